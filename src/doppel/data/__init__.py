@@ -1,0 +1,1 @@
+"""Build datasets: continued-pretraining chunks, SFT dialogues, held-out splits, statistics."""

@@ -1,0 +1,49 @@
+"""The demo run's config, written next to the generated sources so users can edit and rerun it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from doppel.workspace import atomic_write_text
+
+# Sized so the whole demo (pretraining included) finishes in a few minutes on 2 CPU cores.
+DEMO_TRAINING = {
+    "pretrain": {"epochs": 1, "learning_rate": 1.5e-3, "batch_size": 16, "seq_len": 256,
+                 "save_steps": 40, "logging_steps": 20},
+    "cpt": {"method": "full", "epochs": 2, "learning_rate": 6e-4, "batch_size": 16, "seq_len": 256,
+            "save_steps": 40, "logging_steps": 10},
+    "sft": {"method": "lora", "epochs": 3, "learning_rate": 2e-3, "batch_size": 8, "seq_len": 256,
+            "lora": {"r": 16, "alpha": 32}, "save_steps": 40, "logging_steps": 10},
+}
+
+
+def demo_config(seed: int) -> dict:
+    from doppel.demo import DEMO_PERSONA as P
+
+    return {
+        "name": "demo",
+        "run_dir": ".",
+        "seed": seed,
+        "persona": {"name": P.name, "aliases": list(P.aliases), "description": P.description,
+                    "catchphrases": list(P.catchphrases)},
+        "sources": [{"path": "sources/persona"}],
+        "background": [{"path": "sources/background"}],
+        "model": {"preset": "small", "tokenizer": {"vocab_size": 4096}},
+        "data": {"chunk_tokens": 256, "heldout_fraction": 0.15},
+        "train": DEMO_TRAINING,
+        "eval": {"questions": 6},
+    }
+
+
+def prepare_demo(out: Path, seed: int = 0, scale: float = 1.0) -> Path:
+    """Generate the demo sources under `out/sources` and write `out/demo.yaml`; return its path."""
+    from doppel.demo import generate_demo_sources
+
+    out = Path(out)
+    generate_demo_sources(out / "sources", seed=seed, scale=scale)
+    path = out / "demo.yaml"
+    header = ("# Written by 'doppel demo'. Edit and rerun with: doppel run " + str(path) + "\n")
+    atomic_write_text(path, header + yaml.safe_dump(demo_config(seed), sort_keys=False, allow_unicode=True))
+    return path

@@ -1,0 +1,62 @@
+"""Held-out cross-entropy: on the person's unseen text, and on their unseen answers in chat form."""
+
+from __future__ import annotations
+
+import math
+
+from doppel.modeling.tokenizer import document_separator
+
+
+def _score(model, rows: list[tuple[list[int], list[int]]], batch_size: int) -> dict:
+    """Sum token NLL over rows of (input_ids, labels with -100 for unscored positions)."""
+    import torch
+
+    total, count = 0.0, 0
+    pad = 0
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, (row_ids, row_labels) in enumerate(batch):
+            ids[i, :len(row_ids)] = torch.tensor(row_ids)
+            labels[i, :len(row_labels)] = torch.tensor(row_labels)
+            mask[i, :len(row_ids)] = 1
+        ids, labels, mask = ids.to(model.device), labels.to(model.device), mask.to(model.device)
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+        shift_logits, shift_labels = logits[:, :-1], labels[:, 1:]
+        nll = torch.nn.functional.cross_entropy(
+            shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
+            ignore_index=-100, reduction="sum")
+        total += float(nll)
+        count += int((shift_labels != -100).sum())
+    mean = total / max(1, count)
+    return {"nll": round(mean, 5), "perplexity": round(math.exp(mean), 4), "tokens": count}
+
+
+def _max_len(model) -> int:
+    return int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
+
+
+def text_perplexity(model, tokenizer, texts: list[str], batch_size: int = 8) -> dict:
+    """Perplexity of plain text, each text starting after a document separator."""
+    sep = document_separator(tokenizer)
+    limit = _max_len(model)
+    rows = []
+    for enc in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+        ids = ([sep] + enc)[:limit]
+        rows.append((ids, [-100] + ids[1:]))
+    return _score(model, rows, batch_size)
+
+
+def answer_perplexity(model, tokenizer, conversations: list[list[dict]], batch_size: int = 8) -> dict:
+    """Perplexity of the assistant turns only (the person's answers), given the conversation."""
+    limit = _max_len(model)
+    rows = []
+    for messages in conversations:
+        enc = tokenizer.apply_chat_template(messages, return_dict=True, return_assistant_tokens_mask=True)
+        ids, mask = enc["input_ids"][:limit], enc["assistant_masks"][:limit]
+        rows.append((ids, [t if m else -100 for t, m in zip(ids, mask)]))
+    return _score(model, rows, batch_size)

@@ -1,0 +1,1 @@
+"""Export: merged Hugging Face folders (and, later, GGUF and Modelfiles)."""

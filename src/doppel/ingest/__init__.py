@@ -1,0 +1,1 @@
+"""Ingest: read source files into Documents with speaker turns, and report what was kept."""

@@ -1,0 +1,1 @@
+"""Pure text metrics shared by evaluation, data filters and rewards."""

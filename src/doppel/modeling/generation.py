@@ -1,0 +1,56 @@
+"""Chat generation through the tokenizer's chat template, with optional streaming."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from doppel.config import GenerationSettings
+from doppel.modeling.tokenizer import end_of_turn_ids
+
+
+def _inputs(tokenizer, messages: list[dict], device):
+    enc = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                        return_tensors="pt", return_dict=True)
+    return {k: v.to(device) for k, v in enc.items()}
+
+
+def _kwargs(tokenizer, settings: GenerationSettings) -> dict:
+    kw = dict(max_new_tokens=settings.max_new_tokens, do_sample=settings.do_sample,
+              repetition_penalty=settings.repetition_penalty,
+              eos_token_id=end_of_turn_ids(tokenizer), pad_token_id=tokenizer.pad_token_id)
+    if settings.do_sample:
+        kw.update(temperature=settings.temperature, top_p=settings.top_p)
+    return kw
+
+
+def generate_reply(model, tokenizer, messages: list[dict], settings: GenerationSettings,
+                   seed: int | None = None) -> str:
+    import torch
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    inputs = _inputs(tokenizer, messages, model.device)
+    with torch.no_grad():
+        out = model.generate(**inputs, **_kwargs(tokenizer, settings))
+    new = out[0, inputs["input_ids"].shape[1]:]
+    return tokenizer.decode(new, skip_special_tokens=True).strip()
+
+
+def stream_reply(model, tokenizer, messages: list[dict], settings: GenerationSettings) -> Iterator[str]:
+    """Yield pieces of the reply as they are generated."""
+    import threading
+
+    import torch
+    from transformers import TextIteratorStreamer
+
+    inputs = _inputs(tokenizer, messages, model.device)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+    def work() -> None:
+        with torch.no_grad():
+            model.generate(**inputs, **_kwargs(tokenizer, settings), streamer=streamer)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    yield from streamer
+    thread.join()

@@ -1,0 +1,199 @@
+"""The ordered stages that `run` and `demo` walk, and the skip-if-current logic.
+
+Each stage names the config it depends on and the stages whose outputs it reads; a stage
+is skipped when both are unchanged since its last success and its outputs still exist.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from doppel.config import Config, check_paths, dump_resolved
+from doppel.errors import UserError
+from doppel.modeling.loading import ModelSource, stage_model
+from doppel.workspace import StageResult, Workspace, atomic_write_text, fingerprint, hash_config
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    settings: Callable[[Config], Any]  # the part of the config the stage depends on
+    upstream: tuple[str, ...]  # stages whose outputs it reads
+    enabled: Callable[[Config], bool]
+    run: Callable[[Config, Workspace, str], StageResult]
+
+
+def _env(cfg: Config):
+    from doppel.train.common import TrainEnv
+
+    return TrainEnv.from_config(cfg.train.device, cfg.train.bf16, cfg.seed)
+
+
+def base_source(cfg: Config, ws: Workspace) -> ModelSource:
+    if cfg.model.base:
+        return ModelSource("base", cfg.model.base)
+    src = stage_model(ws.root, "pretrain", "base")
+    if src is None:
+        raise UserError("the base model has not been pretrained yet; run 'doppel run CONFIG' "
+                        "(or '--only pretrain') first")
+    return src
+
+
+def tuned_source(cfg: Config, ws: Workspace, stage: str) -> ModelSource:
+    """The model a stage builds on: the newest enabled earlier stage's model."""
+    if stage == "sft" and cfg.train.cpt.enabled:
+        src = stage_model(ws.root, "cpt")
+        if src is None:
+            raise UserError("the cpt model is missing; run 'doppel run CONFIG --only cpt' first")
+        return src
+    return base_source(cfg, ws)
+
+
+def eval_models(cfg: Config, ws: Workspace) -> list[ModelSource]:
+    models = [base_source(cfg, ws)]
+    for stage in ("cpt", "sft"):
+        if getattr(cfg.train, stage).enabled:
+            src = stage_model(ws.root, stage)
+            if src is not None:
+                models.append(src)
+    return models
+
+
+def _run_ingest(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.ingest import stage
+
+    return stage.run(cfg.sources, cfg.background, cfg.persona, ws)
+
+
+def _run_build(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.data import stage
+
+    return stage.run(cfg.data, cfg.persona, cfg.model, cfg.seed, ws)
+
+
+def _run_pretrain(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.train import pretrain
+
+    return pretrain.run(cfg.train.pretrain, cfg.model, _env(cfg), ws, key)
+
+
+def _run_cpt(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.train import cpt
+
+    return cpt.run(cfg.train.cpt, base_source(cfg, ws), _env(cfg), ws, key)
+
+
+def _run_sft(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.train import sft
+
+    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg), ws, key)
+
+
+def _run_eval(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.evaluate import stage
+
+    return stage.run(cfg.eval, cfg.persona, eval_models(cfg, ws), _env(cfg).device, cfg.seed, ws)
+
+
+def _run_export(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.export import stage
+
+    src = stage_model(ws.root, "sft") if cfg.train.sft.enabled else None
+    return stage.run(cfg.export, src or tuned_source(cfg, ws, "sft"), ws)
+
+
+def _train_env(c: Config) -> dict:
+    return {"device": c.train.device, "bf16": c.train.bf16, "seed": c.seed}
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", lambda c: [c.sources, c.background, c.persona], (), lambda c: True, _run_ingest),
+    Stage("build", lambda c: [c.data, c.persona, c.model, c.seed], ("ingest",), lambda c: True, _run_build),
+    Stage("pretrain", lambda c: [c.train.pretrain, c.model, _train_env(c)], ("build",),
+          lambda c: not c.model.base and c.train.pretrain.enabled, _run_pretrain),
+    Stage("cpt", lambda c: [c.train.cpt, c.model.base, _train_env(c)], ("build", "pretrain"),
+          lambda c: c.train.cpt.enabled, _run_cpt),
+    Stage("sft", lambda c: [c.train.sft, c.model.base, _train_env(c)], ("build", "pretrain", "cpt"),
+          lambda c: c.train.sft.enabled, _run_sft),
+    Stage("eval", lambda c: [c.eval, c.persona.catchphrases, c.seed, c.train.device],
+          ("build", "pretrain", "cpt", "sft"), lambda c: c.eval.enabled, _run_eval),
+    Stage("export", lambda c: [c.export], ("pretrain", "cpt", "sft"), lambda c: c.export.enabled, _run_export),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+GROUPS = {"train": ("pretrain", "cpt", "sft")}
+
+
+def expand(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        for n in GROUPS.get(name, (name,)):
+            if n not in STAGE_NAMES:
+                raise UserError(f"unknown stage '{name}'; stages are: {', '.join(STAGE_NAMES)} (or 'train')")
+            out.append(n)
+    return out
+
+
+def selected(only: list[str] | None, start: str | None) -> list[str]:
+    names = list(STAGE_NAMES)
+    if start:
+        first = expand([start])[0]
+        names = names[names.index(first):]
+    if only:
+        wanted = set(expand(only))
+        names = [n for n in names if n in wanted]
+    return names
+
+
+def prepare(cfg: Config) -> Workspace:
+    """Check paths, create the run folder and write config.resolved.yaml."""
+    check_paths(cfg)
+    if not cfg.model.base and not cfg.background and cfg.train.pretrain.enabled:
+        raise UserError("model.base is empty and there are no background sources to pretrain a base "
+                        "model on; set model.base to a model name or path, or add background: sources")
+    ws = Workspace(cfg.run_dir).create()
+    atomic_write_text(ws.root / "config.resolved.yaml", dump_resolved(cfg))
+    return ws
+
+
+def stage_keys(stage: Stage, cfg: Config, ws: Workspace) -> tuple[str, str]:
+    config_hash = hash_config(stage.settings(cfg))
+    parts = [ws.output_hash(u) for u in stage.upstream]
+    if stage.name == "ingest":
+        parts.append(fingerprint([s.path for s in [*cfg.sources, *cfg.background]]))
+    return config_hash, hash_config(parts)
+
+
+def run_pipeline(cfg: Config, ws: Workspace, names: list[str], force: bool = False,
+                 report: Callable[[str, str, dict], None] | None = None) -> dict[str, str]:
+    """Run the named stages in order; returns each stage's outcome (done/skipped/disabled)."""
+    report = report or (lambda name, status, summary: None)
+    if any(s.name in names and s.name != "ingest" for s in STAGES):
+        from doppel.modeling import quiet_libraries
+
+        quiet_libraries()
+    outcome: dict[str, str] = {}
+    for stage in STAGES:
+        if stage.name not in names:
+            continue
+        if not stage.enabled(cfg):
+            outcome[stage.name] = "disabled"
+            report(stage.name, "disabled", {})
+            continue
+        config_hash, inputs_hash = stage_keys(stage, cfg, ws)
+        if not force and ws.is_current(stage.name, config_hash, inputs_hash):
+            outcome[stage.name] = "skipped"
+            report(stage.name, "skipped", ws.stage_entry(stage.name).get("summary", {}))
+            continue
+        report(stage.name, "start", {})
+        started = ws.begin(stage.name, config_hash, inputs_hash)
+        try:
+            result = stage.run(cfg, ws, f"{config_hash}:{inputs_hash}")
+        except BaseException as err:
+            ws.fail(stage.name, started, f"{type(err).__name__}: {err}")
+            raise
+        ws.finish(stage.name, started, result)
+        outcome[stage.name] = "done"
+        report(stage.name, "done", {**result.summary, "seconds": round(time.time() - started, 1)})
+    return outcome

@@ -1,0 +1,1 @@
+"""Serve: the chat REPL (and, later, the HTTP server and web page)."""

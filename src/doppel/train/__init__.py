@@ -1,0 +1,1 @@
+"""Training recipes (pretrain, continued pretraining, SFT): thin layers over transformers, PEFT and TRL."""

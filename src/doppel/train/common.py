@@ -1,0 +1,141 @@
+"""What every training recipe shares: packing, trainer arguments, checkpoints and saving."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from doppel.config import LoraSettings, TrainStage
+from doppel.modeling.device import resolve_device, use_bf16
+from doppel.modeling.tokenizer import document_separator
+from doppel.workspace import atomic_dir, atomic_write_json
+
+
+@dataclass(frozen=True)
+class TrainEnv:
+    """Settings shared by all training stages of a run."""
+
+    device: str
+    bf16: bool
+    seed: int
+
+    @classmethod
+    def from_config(cls, device: str, bf16: bool | str, seed: int) -> "TrainEnv":
+        dev = resolve_device(device)
+        return cls(dev, use_bf16(bf16, dev), seed)
+
+
+def pack_blocks(texts: list[str], tokenizer, seq_len: int) -> tuple[list[dict], dict]:
+    """Concatenate texts (separated by the document token) and cut blocks of `seq_len`.
+
+    The last partial block is padded rather than dropped; its padding is masked from the
+    loss. Returns the blocks and packing statistics.
+    """
+    sep = document_separator(tokenizer)
+    ids: list[int] = []
+    for enc in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+        ids.extend(enc)
+        ids.append(sep)
+    blocks = []
+    for start in range(0, len(ids), seq_len):
+        chunk = ids[start:start + seq_len]
+        real = len(chunk)
+        pad = seq_len - real
+        blocks.append({
+            "input_ids": chunk + [tokenizer.pad_token_id] * pad,
+            "labels": chunk + [-100] * pad,
+            "attention_mask": [1] * real + [0] * pad,
+        })
+    stats = {"tokens": len(ids), "blocks": len(blocks),
+             "real_token_fraction": round(len(ids) / max(1, len(blocks) * seq_len), 4)}
+    return blocks, stats
+
+
+def trainer_kwargs(cfg: TrainStage, env: TrainEnv) -> dict:
+    """Keyword arguments shared by transformers' TrainingArguments and TRL's configs."""
+    return dict(
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        report_to=[],
+        use_cpu=env.device == "cpu",
+        bf16=env.bf16,
+        seed=env.seed,
+        data_seed=env.seed,
+        dataloader_num_workers=0,
+    )
+
+
+def checkpoint_dir(stage_dir: Path, run_key: str) -> tuple[Path, str | None]:
+    """The checkpoints folder and the last complete checkpoint to resume from, if any.
+
+    Checkpoints are reused only if they were made with the same settings and inputs
+    (`run_key`); otherwise they are cleared so a changed config starts afresh. A
+    checkpoint cut short by a kill (no trainer_state.json, which the Trainer writes last)
+    is removed rather than resumed from.
+    """
+    ckpt = stage_dir / "checkpoints"
+    stamp = ckpt / "doppel-run.json"
+    same = stamp.exists() and json.loads(stamp.read_text()).get("run_key") == run_key
+    if not same and ckpt.exists():
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    if not same:
+        atomic_write_json(stamp, {"run_key": run_key})
+    complete = []
+    for p in ckpt.glob("checkpoint-*"):
+        if (p / "trainer_state.json").exists():
+            complete.append(p)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+    complete.sort(key=lambda p: int(p.name.split("-")[-1]))
+    return ckpt, (str(complete[-1]) if complete else None)
+
+
+def lora_config(settings: LoraSettings):
+    from peft import LoraConfig
+
+    return LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                      target_modules=settings.target_modules, task_type="CAUSAL_LM")
+
+
+def save_trained(trainer, tokenizer, folder: Path) -> None:
+    """Save the final model (or adapter) and tokenizer atomically into `folder`."""
+    with atomic_dir(folder) as tmp:
+        trainer.model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+
+
+def losses(trainer) -> list[dict]:
+    return [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+
+
+def finish_training(trainer, stage_dir: Path, resumed_from: str | None) -> dict:
+    """Write the log history, drop the resume checkpoints, return the run's summary numbers.
+
+    Called after the final model is saved: checkpoints only serve to resume an interrupted
+    run, and a later forced rerun must train afresh rather than resume at the last step.
+    """
+    history = trainer.state.log_history
+    atomic_write_json(stage_dir / "log_history.json", history)
+    shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
+    curve = losses(trainer)
+    return {
+        "steps": trainer.state.global_step,
+        "resumed_from_checkpoint": Path(resumed_from).name if resumed_from else None,
+        "first_loss": curve[0]["loss"] if curve else None,
+        "last_loss": curve[-1]["loss"] if curve else None,
+        "train_seconds": next((h["train_runtime"] for h in history if "train_runtime" in h), None),
+    }

@@ -1,0 +1,33 @@
+"""Pretraining a small Llama-architecture model from scratch on the background corpus."""
+
+from __future__ import annotations
+
+from doppel.config import ModelConfig, PretrainConfig
+from doppel.modeling.loading import write_meta
+from doppel.modeling.presets import build_model
+from doppel.modeling.tokenizer import load_tokenizer
+from doppel.records import TextChunk, read_jsonl
+from doppel.train.common import (TrainEnv, checkpoint_dir, finish_training, pack_blocks,
+                                 save_trained, trainer_kwargs)
+from doppel.workspace import StageResult, Workspace
+
+
+def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspace, run_key: str) -> StageResult:
+    from transformers import Trainer, TrainingArguments, default_data_collator
+
+    stage_dir = ws.model_dir("pretrain")
+    tokenizer = load_tokenizer(ws.tokenizer)
+    chunks = read_jsonl(ws.data / "pretrain" / "train.jsonl", TextChunk)
+    blocks, packing = pack_blocks([c.full_text() for c in chunks], tokenizer, cfg.seq_len)
+    model = build_model(model_cfg.preset, tokenizer, seed=env.seed)
+
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env))
+    trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=default_data_collator)
+    trainer.train(resume_from_checkpoint=resume_from)
+
+    save_trained(trainer, tokenizer, stage_dir / "model")
+    summary = finish_training(trainer, stage_dir, resume_from)
+    summary.update(parameters=sum(p.numel() for p in model.parameters()), packing=packing)
+    write_meta(stage_dir, ws.root, "full", "model", None, preset=model_cfg.preset)
+    return StageResult(summary, [stage_dir / "model", stage_dir / "meta.json"])

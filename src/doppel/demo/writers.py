@@ -2,8 +2,9 @@
 
 `generate_demo_sources` lays out the persona and background trees. Every file gets its
 own `random.Random`, seeded from a SHA-256 of (seed, kind, index): the output is
-byte-identical for the same seed and scale on any machine and in any process, and one
-file's content does not depend on how many other files were written.
+byte-identical for the same seed and scale on any machine and in any process, and a file's
+text depends only on the seed, its kind and its index (its date also on how many files of
+that kind there are).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from doppel.demo import background, persona
 from doppel.demo.persona import DEMO_PERSONA
 
 CAPTION_WIDTH = 42
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 WORDS_PER_SECOND = 2.5
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 # File counts at scale=1.0, and the date range each dated kind spans.
 PERSONA_COUNTS = {"essays": 12, "interviews": 14, "notes": 10}
@@ -162,7 +163,7 @@ def _write_persona(root: Path, seed: int, scale: float) -> dict:
     for i in range(_count(PERSONA_COUNTS["interviews"], scale)):
         rng = file_rng(seed, "persona/interviews", i)
         episode_topics = rng.sample(topics, rng.randint(2, 4))
-        n_exchanges = rng.randint(20, 30)
+        n_exchanges = rng.randint(22, 30)  # so 14 episodes always give 300+ exchanges
         # Alternate her label between files so that readers must resolve aliases.
         turns = persona.interview(rng, episode_topics, n_exchanges, labels[i % 2])
         text, w = srt_text(rng, turns)

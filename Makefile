@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install what they need.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.doppel-installed
+TORCH  ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: demo test install clean-runs
+
+demo: $(STAMP)
+	$(VENV)/bin/doppel demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+# torch goes in first: the pin takes the CPU build here, and the package's looser torch
+# requirement is then already met, so pip pulls no CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH)"
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) tools/check_install.py
+	touch $@
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,70 @@
+"""Training recipes lower the loss, change the weights they train and leave the rest alone."""
+
+import torch
+
+from doppel.config import CPTConfig, SFTConfig
+from doppel.modeling.loading import ModelSource, load_model, stage_model
+from doppel.records import Example, Message, TextChunk
+from doppel.train import cpt, sft
+from doppel.train.common import TrainEnv, pack_blocks
+from doppel.workspace import Workspace, atomic_write_jsonl
+
+ENV = TrainEnv(device="cpu", bf16=False, seed=0)
+ANSWERS = ["Here's the thing: the tide comes in, the tide goes out.",
+           "Mark my words; a stubborn town keeps its lamps lit."]
+
+
+def sft_workspace(tmp_path):
+    ws = Workspace(tmp_path / "run").create()
+    examples = [Example(id=f"e{i}", messages=[
+        Message(role="system", content="You are Mara."),
+        Message(role="user", content=f"Question {i % 2} about the sea?"),
+        Message(role="assistant", content=ANSWERS[i % 2])]) for i in range(16)]
+    atomic_write_jsonl(ws.data / "sft" / "train.jsonl", examples)
+    return ws
+
+
+def test_lora_sft_lowers_loss_and_trains_only_the_adapter(tmp_path, tiny_model_dir):
+    ws = sft_workspace(tmp_path)
+    cfg = SFTConfig(max_steps=12, batch_size=4, learning_rate=1e-2, logging_steps=1, save_steps=100, seq_len=128)
+    result = sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")
+    s = result.summary
+    assert s["steps"] == 12 and s["last_loss"] < s["first_loss"] - 0.5
+    src = stage_model(ws.root, "sft")
+    assert src.adapter and src.path == str(tiny_model_dir)
+    tuned, _ = load_model(src)
+    base, _ = load_model(ModelSource("base", str(tiny_model_dir)))
+    lora_b = [p for n, p in tuned.named_parameters() if "lora_B" in n]
+    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # LoRA B starts at zero
+    base_weights = dict(base.named_parameters())
+    for name, p in tuned.get_base_model().named_parameters():
+        if "lora_" not in name:
+            key = name.replace(".base_layer", "")
+            assert torch.equal(p, base_weights[key]), name  # frozen weights untouched
+    assert not (ws.model_dir("sft") / "checkpoints").exists()
+
+
+def test_full_cpt_lowers_loss_and_changes_weights(tmp_path, tiny_model_dir):
+    ws = Workspace(tmp_path / "run").create()
+    chunks = [TextChunk(id=f"c{i}", source="d", text=ANSWERS[i % 2] * 3) for i in range(20)]
+    atomic_write_jsonl(ws.data / "cpt" / "train.jsonl", chunks)
+    cfg = CPTConfig(max_steps=10, batch_size=4, seq_len=32, learning_rate=5e-3, logging_steps=1, save_steps=100)
+    result = cpt.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")
+    assert result.summary["last_loss"] < result.summary["first_loss"] - 0.5
+    tuned, _ = load_model(stage_model(ws.root, "cpt"))
+    base, _ = load_model(ModelSource("base", str(tiny_model_dir)))
+    changed = [n for (n, a), (_, b) in zip(tuned.named_parameters(), base.named_parameters()) if not torch.equal(a, b)]
+    assert len(changed) == len(list(base.named_parameters()))
+
+
+def test_packing_keeps_the_remainder_and_masks_padding(tokenizer):
+    texts = ["one two three four five six seven", "eight nine"]
+    blocks, stats = pack_blocks(texts, tokenizer, 8)
+    total = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 1 for t in texts)
+    assert stats["tokens"] == total == sum(sum(b["attention_mask"]) for b in blocks)
+    last = blocks[-1]
+    pad = last["attention_mask"].count(0)
+    assert pad == len(blocks) * 8 - total
+    if pad:
+        assert last["labels"][-pad:] == [-100] * pad
+    assert 0 < stats["real_token_fraction"] <= 1

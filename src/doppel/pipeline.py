@@ -195,5 +195,7 @@ def run_pipeline(cfg: Config, ws: Workspace, names: list[str], force: bool = Fal
             raise
         ws.finish(stage.name, started, result)
         outcome[stage.name] = "done"
-        report(stage.name, "done", {**result.summary, "seconds": round(time.time() - started, 1)})
+        wrote = [str(p.relative_to(ws.root)) if p.is_relative_to(ws.root) else str(p) for p in result.outputs]
+        report(stage.name, "done", {**result.summary, "wrote": ", ".join(wrote),
+                                    "seconds": round(time.time() - started, 1)})
     return outcome

@@ -10,12 +10,12 @@ from doppel.workspace import atomic_write_text
 
 # Sized so the whole demo (pretraining included) finishes in a few minutes on 2 CPU cores.
 DEMO_TRAINING = {
-    "pretrain": {"epochs": 1, "learning_rate": 1.5e-3, "batch_size": 16, "seq_len": 256,
-                 "save_steps": 40, "logging_steps": 20},
-    "cpt": {"method": "full", "epochs": 2, "learning_rate": 6e-4, "batch_size": 16, "seq_len": 256,
-            "save_steps": 40, "logging_steps": 10},
-    "sft": {"method": "lora", "epochs": 3, "learning_rate": 2e-3, "batch_size": 8, "seq_len": 256,
-            "lora": {"r": 16, "alpha": 32}, "save_steps": 40, "logging_steps": 10},
+    "pretrain": {"epochs": 1, "learning_rate": 3e-3, "batch_size": 16, "seq_len": 256,
+                 "save_steps": 60, "logging_steps": 20},
+    "cpt": {"method": "full", "epochs": 5, "learning_rate": 1.5e-3, "batch_size": 16, "seq_len": 256,
+            "save_steps": 60, "logging_steps": 20},
+    "sft": {"method": "lora", "epochs": 4, "learning_rate": 3e-3, "batch_size": 8, "seq_len": 256,
+            "lora": {"r": 16, "alpha": 32}, "save_steps": 100, "logging_steps": 20},
 }
 
 

@@ -31,6 +31,7 @@ def print_results(path: Path, console) -> None:
     if ref is not None:
         table.add_row("[dim]person (held-out answers)[/]", "", "", f"[dim]{ref}[/]")
     console.print(table)
+    console.print(verdict(rows))
     last = list(rows)[-1] if rows else None
     samples_path = Path(path).parent / "samples" / f"{last}.jsonl"
     if last and samples_path.exists():
@@ -38,3 +39,14 @@ def print_results(path: Path, console) -> None:
         for line in samples_path.read_text(encoding="utf-8").splitlines()[:3]:
             s = json.loads(line)
             console.print(f"  [bold]Q:[/] {s['question']}\n  [bold]A:[/] {s['answer']}\n")
+
+
+def verdict(rows: dict) -> str:
+    """One plain line: does the person's held-out perplexity fall at every stage?"""
+    values = [(label, row.get("heldout_perplexity")) for label, row in rows.items()
+              if row.get("heldout_perplexity") is not None]
+    if len(values) < 2:
+        return ""
+    chain = " → ".join(f"{label} {value:g}" for label, value in values)
+    falls = all(b[1] < a[1] for a, b in zip(values, values[1:]))
+    return f"held-out perplexity: {chain} ({'falls at every stage' if falls else 'does NOT fall at every stage'})"

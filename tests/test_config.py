@@ -91,3 +91,4 @@ def test_persona_matching_ignores_case_and_punctuation():
     assert p.matches("MARA  QUELL") and p.matches("m quell") and not p.matches("Mara")
     apply_override(raw := {}, "a.b=[1, 2]")
     assert raw == {"a": {"b": [1, 2]}}
+

@@ -291,6 +291,9 @@ def load_config(path: Path, overrides: list[str] | None = None) -> Config:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text; save the config as UTF-8") from None
+    except OSError as err:
+        raise UserError(f"cannot read config file {path}: {err.strerror or err}; check its "
+                        f"permissions") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

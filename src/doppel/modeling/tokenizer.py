@@ -61,7 +61,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 
 def load_tokenizer(path: str | Path):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(path))
+    from doppel.errors import UserError
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except OSError as err:
+        raise UserError(f"could not load a tokenizer from '{path}': {err}. Check the path or "
+                        f"model name (this machine may have no network access to a hub)") from None
 
 
 def document_separator(tokenizer) -> int:

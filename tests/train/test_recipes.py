@@ -68,3 +68,21 @@ def test_packing_keeps_the_remainder_and_masks_padding(tokenizer):
     if pad:
         assert last["labels"][-pad:] == [-100] * pad
     assert 0 < stats["real_token_fraction"] <= 1
+
+
+def test_adapter_is_refused_on_a_different_base(tmp_path, tiny_model_dir, tokenizer):
+    import pytest
+
+    from doppel.errors import UserError
+    from doppel.modeling.presets import build_model
+
+    ws = sft_workspace(tmp_path)
+    cfg = SFTConfig(max_steps=2, batch_size=4, save_steps=100, seq_len=128)
+    sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")
+    adapter = stage_model(ws.root, "sft").adapter
+    other = tmp_path / "other-base"
+    build_model("small", tokenizer).save_pretrained(other)
+    tokenizer.save_pretrained(other)
+    with pytest.raises(UserError, match="was trained on base .* whose architecture/config differ"):
+        load_model(ModelSource("sft", str(other), adapter=adapter))
+    load_model(ModelSource("sft", str(tiny_model_dir), adapter=adapter))  # its own base loads

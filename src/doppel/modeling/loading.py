@@ -90,6 +90,10 @@ def load_model(src: ModelSource, device: str = "cpu", dtype: str = "auto", train
     if src.adapter:
         from peft import PeftModel
 
+        from doppel.modeling.identity import base_identity, check_identity
+
+        base_tokenizer = AutoTokenizer.from_pretrained(src.path)
+        check_identity(Path(src.adapter), base_identity(src.path, model.config, base_tokenizer))
         model = PeftModel.from_pretrained(model, src.adapter, is_trainable=trainable)
     model.to(device)
     if not trainable:

@@ -111,11 +111,18 @@ def lora_config(settings: LoraSettings):
                       target_modules=settings.target_modules, task_type="CAUSAL_LM")
 
 
-def save_trained(trainer, tokenizer, folder: Path) -> None:
-    """Save the final model (or adapter) and tokenizer atomically into `folder`."""
+def save_trained(trainer, tokenizer, folder: Path, base_identity: dict | None = None) -> None:
+    """Save the final model (or adapter) and tokenizer atomically into `folder`.
+
+    An adapter is saved with its base model's identity so it is refused on another base.
+    """
+    from doppel.modeling.identity import write_identity
+
     with atomic_dir(folder) as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if base_identity is not None:
+            write_identity(tmp, base_identity)
 
 
 def losses(trainer) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from doppel.config import CPTConfig
+from doppel.modeling.identity import base_identity
 from doppel.modeling.loading import ModelSource, load_model, write_meta
 from doppel.records import TextChunk, read_jsonl
 from doppel.train.common import (TrainEnv, checkpoint_dir, finish_training, lora_config,
@@ -30,7 +31,8 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     outputs = [stage_dir / "model", stage_dir / "meta.json"]
     if cfg.method == "lora":
         # Later stages build on a full model, so the adapter is merged here and kept too.
-        save_trained(trainer, tokenizer, stage_dir / "adapter")
+        save_trained(trainer, tokenizer, stage_dir / "adapter",
+                     base_identity(base.path, model.config, tokenizer))
         with atomic_dir(stage_dir / "model") as tmp:
             trainer.model.merge_and_unload().save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)

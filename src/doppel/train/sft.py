@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from doppel.config import SFTConfig
+from doppel.modeling.identity import base_identity
 from doppel.modeling.loading import ModelSource, load_model, write_meta
 from doppel.records import Example, read_jsonl
 from doppel.train.common import (TrainEnv, checkpoint_dir, finish_training, lora_config,
@@ -30,7 +31,8 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     trainer.train(resume_from_checkpoint=resume_from)
 
     folder = "adapter" if cfg.method == "lora" else "model"
-    save_trained(trainer, tokenizer, stage_dir / folder)
+    identity = base_identity(base.path, model.config, tokenizer) if cfg.method == "lora" else None
+    save_trained(trainer, tokenizer, stage_dir / folder, identity)
     summary = finish_training(trainer, stage_dir, resume_from)
     summary.update(method=cfg.method, examples=len(examples), base=base.describe())
     write_meta(stage_dir, ws.root, "adapter" if cfg.method == "lora" else "full", folder,

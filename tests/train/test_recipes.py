@@ -86,3 +86,29 @@ def test_adapter_is_refused_on_a_different_base(tmp_path, tiny_model_dir, tokeni
     with pytest.raises(UserError, match="was trained on base .* whose architecture/config differ"):
         load_model(ModelSource("sft", str(other), adapter=adapter))
     load_model(ModelSource("sft", str(tiny_model_dir), adapter=adapter))  # its own base loads
+
+
+def test_freeze_trains_only_the_last_layers_and_head(tmp_path, tiny_model_dir):
+    ws = sft_workspace(tmp_path)
+    cfg = SFTConfig(method="freeze", train_last_layers=1, max_steps=6, batch_size=4, learning_rate=1e-2,
+                    logging_steps=1, save_steps=100, seq_len=128)
+    result = sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")
+    assert result.summary["last_loss"] < result.summary["first_loss"]
+    tuned, _ = load_model(stage_model(ws.root, "sft"))
+    base, _ = load_model(ModelSource("base", str(tiny_model_dir)))
+    before = dict(base.named_parameters())
+    changed = {n for n, p in tuned.named_parameters() if not torch.equal(p, before[n])}
+    assert any(n.startswith("model.layers.1.") for n in changed)
+    assert "model.embed_tokens.weight" in changed  # tied head trains
+    frozen = [n for n in before if n.startswith("model.layers.0.")]
+    assert frozen and not changed & set(frozen)  # the first layer is byte-identical
+
+
+def test_qlora_on_cpu_fails_with_a_clear_error(tmp_path, tiny_model_dir):
+    import pytest
+
+    from doppel.errors import UserError
+
+    ws = sft_workspace(tmp_path)
+    with pytest.raises(UserError, match="'qlora'.*needs a CUDA GPU.*Use method: lora"):
+        sft.run(SFTConfig(method="qlora"), ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")

@@ -1,13 +1,13 @@
-"""Continued pretraining on the person's own text, full or LoRA."""
+"""Continued pretraining on the person's own text: full, LoRA, or last layers and head only."""
 
 from __future__ import annotations
 
 from doppel.config import CPTConfig
 from doppel.modeling.identity import base_identity
-from doppel.modeling.loading import ModelSource, load_model, write_meta
+from doppel.modeling.loading import ModelSource, write_meta
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import (TrainEnv, checkpoint_dir, finish_training, lora_config,
-                                 pack_blocks, save_trained, trainer_kwargs)
+from doppel.train.common import TrainEnv, checkpoint_dir, finish_training, pack_blocks, save_trained, trainer_kwargs
+from doppel.train.methods import prepare
 from doppel.workspace import StageResult, Workspace, atomic_dir
 
 
@@ -15,11 +15,7 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     from transformers import Trainer, TrainingArguments, default_data_collator
 
     stage_dir = ws.model_dir("cpt")
-    model, tokenizer = load_model(base, device=env.device, dtype="float32", trainable=True)
-    if cfg.method == "lora":
-        from peft import get_peft_model
-
-        model = get_peft_model(model, lora_config(cfg.lora))
+    model, tokenizer = prepare(base, cfg.method, cfg.lora, cfg.train_last_layers, env.device)
     chunks = read_jsonl(ws.data / "cpt" / "train.jsonl", TextChunk)
     blocks, packing = pack_blocks([c.full_text() for c in chunks], tokenizer, cfg.seq_len)
 

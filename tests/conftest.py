@@ -12,6 +12,16 @@ SAMPLE_TEXT = [
 ] * 40
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_outside_teacher():
+    """Tests never reach a teacher the environment points at; they start their own servers."""
+    import os
+
+    saved = {k: os.environ.pop(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY") if k in os.environ}
+    yield
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     from doppel.modeling.tokenizer import train_tokenizer

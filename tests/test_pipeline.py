@@ -8,7 +8,7 @@ import time
 
 from tests.conftest import doppel, write_tiny_config
 
-STAGES = ["ingest", "build", "pretrain", "cpt", "sft", "eval", "export"]
+STAGES = ["ingest", "build", "synth", "pretrain", "cpt", "sft", "eval", "export"]
 
 
 def finished(run_dir):
@@ -28,8 +28,8 @@ def test_whole_run_writes_every_artifact(tiny_run):
                 "export/merged/config.json"]:
         assert (run_dir / rel).exists(), rel
     results = json.loads((run_dir / "eval" / "results.json").read_text())
-    assert list(results["models"]) == ["base", "cpt", "sft"]
-    for row in results["models"].values():
+    assert list(results["models"]) == ["base", "prompted", "cpt", "sft"]
+    for row in (results["models"][m] for m in ("base", "cpt", "sft")):  # prompted = base weights
         assert row["heldout_perplexity"] > 1 and row["heldout_answer_perplexity"] > 1
     assert "Persona evaluation" in out
     report = json.loads((run_dir / "corpus" / "ingest_report.json").read_text())

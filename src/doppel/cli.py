@@ -104,18 +104,74 @@ def run(config: Path = ConfigArg,
 
 @app.command()
 @guarded
-def ingest(config: Path = ConfigArg, force: bool = typer.Option(False, "--force"),
-           set_: Optional[list[str]] = SetOpt) -> None:
-    """Read the sources into corpus/documents.jsonl with an ingest report."""
-    _run(config, set_, ["ingest"], None, force)
+def ingest(targets: list[str] = typer.Argument(..., metavar="CONFIG | PATH_OR_URL...",
+                                               help="A config YAML or run folder; or files, folders and URLs to read."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Output folder when reading paths or URLs directly."),
+           speaker: Optional[str] = typer.Option(None, "--speaker", help="The person, as transcripts label them."),
+           alias: Optional[list[str]] = typer.Option(None, "--alias", help="Another label of the person (repeatable)."),
+           list_speakers: bool = typer.Option(False, "--list-speakers", help="Print every speaker's turns and words."),
+           strict: bool = typer.Option(False, "--strict", help="Fail when any input is rejected."),
+           force: bool = typer.Option(False, "--force"), set_: Optional[list[str]] = SetOpt) -> None:
+    """Read sources into corpus/documents.jsonl and corpus/ingest_report.json."""
+    from doppel.errors import UserError
+    from doppel.ingest.quick import is_config, run_direct, show_speakers
+
+    console = _console()
+    if len(targets) == 1 and is_config(targets[0]):
+        if out or speaker or alias:
+            raise UserError("--out, --speaker and --alias are for reading paths or URLs directly; with a "
+                            "config, set run_dir and persona (name, aliases) in the config instead")
+        overrides = [*(set_ or []), *(["ingest.strict=true"] if strict else [])]
+        ws = _run(Path(targets[0]), overrides, ["ingest"], None, force)
+    else:
+        ws = run_direct(targets, out, speaker, alias or [], strict, _reporter(console))
+    if list_speakers:
+        show_speakers(ws, console)
 
 
 @app.command()
 @guarded
 def build(config: Path = ConfigArg, force: bool = typer.Option(False, "--force"),
+          check: bool = typer.Option(False, "--check", help="Then validate every dataset: roles, empty "
+                                     "messages, missing answers, over-length examples; token counts per split."),
           set_: Optional[list[str]] = SetOpt) -> None:
     """Build the datasets: tokenizer, CPT chunks, SFT dialogues, held-out split."""
-    _run(config, set_, ["build"], None, force)
+    ws = _run(config, set_, ["build"], None, force)
+    if check:
+        from doppel.data.check import run_check
+
+        if not run_check(_load(config, set_), ws, _console()):
+            raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def synth(config: Path = ConfigArg, force: bool = typer.Option(False, "--force"),
+          set_: Optional[list[str]] = SetOpt) -> None:
+    """Teacher-made training data: questions, answers, scores, identity examples, preference pairs."""
+    _run(config, set_, ["synth"], None, force)
+
+
+@app.command()
+@guarded
+def estimate(config: Path = ConfigArg,
+             as_json: bool = typer.Option(False, "--json", help="Print the estimate as JSON."),
+             set_: Optional[list[str]] = SetOpt) -> None:
+    """Before spending anything: corpus size, teacher cost, training tokens, GPU-hours and memory."""
+    from doppel.data.estimate import estimate as make_estimate, print_estimate
+    from doppel.workspace import atomic_write_json
+
+    cfg = _load(config, set_)
+    result = make_estimate(cfg)
+    path = cfg.run_dir / "estimate.json"
+    atomic_write_json(path, result)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        print_estimate(result, _console())
+        typer.echo(f"saved {path}")
 
 
 @app.command()
@@ -129,18 +185,45 @@ def train(config: Path = ConfigArg,
 
 @app.command("eval")
 @guarded
-def eval_(config: Path = ConfigArg, force: bool = typer.Option(False, "--force"),
-          set_: Optional[list[str]] = SetOpt) -> None:
-    """Score every model on held-out text and questions; write eval/results.json."""
+def eval_(config: Path = typer.Argument(..., help="A config YAML file or run folder; or 'human' followed by RUN_DIR."),
+          run_dir: Optional[Path] = typer.Argument(None, help="With 'human': the run folder to vote on."),
+          force: bool = typer.Option(False, "--force"), set_: Optional[list[str]] = SetOpt,
+          host: str = typer.Option("127.0.0.1", "--host", help="human: address of the vote page."),
+          port: int = typer.Option(8765, "--port", help="human: port of the vote page (0 = any free port)."),
+          questions: Optional[int] = typer.Option(None, "--questions", help="human: questions to vote on."),
+          models: Optional[str] = typer.Option(None, "--models", help="human: comma-separated models (default all).")) -> None:
+    """Score every model on held-out text and questions (eval/results.json, eval/report.html).
+
+    'doppel eval human RUN_DIR' starts a local page for blind A/B votes between the models' answers.
+    """
+    if str(config) == "human" and not config.exists():
+        from doppel.errors import UserError
+        from doppel.evaluate.human_page import serve
+
+        if run_dir is None:
+            raise UserError("'doppel eval human' needs the run folder: doppel eval human runs/NAME")
+        serve(run_dir, host, port, questions, models.split(",") if models else None,
+              echo=lambda line: print(line, flush=True))
+        return
     _run(config, set_, ["eval"], None, force)
 
 
 @app.command()
 @guarded
 def export(config: Path = ConfigArg, force: bool = typer.Option(False, "--force"),
+           gguf: Optional[str] = typer.Option(None, "--gguf", help="GGUF types to write, e.g. f16,q8_0,q4_k_m "
+                                              "('none' for no GGUF); default: export.gguf of the config."),
+           pick: bool = typer.Option(False, "--pick", help="Point the Modelfile at the smallest GGUF that passes "
+                                     "the parity gate."),
            set_: Optional[list[str]] = SetOpt) -> None:
-    """Write the newest model as a merged Hugging Face folder in export/merged."""
-    _run(config, set_, ["export"], None, force)
+    """Merged HF folder, GGUF files checked by the parity gate, Ollama Modelfile and model card in export/."""
+    overrides = list(set_ or [])
+    if gguf is not None:
+        types = [t.strip().lower() for t in gguf.split(",") if t.strip() and t.strip().lower() != "none"]
+        overrides.append("export.gguf=[" + ",".join(types) + "]")
+    if pick:
+        overrides.append("export.pick=true")
+    _run(config, overrides, ["export"], None, force)
 
 
 @app.command()
@@ -155,32 +238,63 @@ def init(name: str = typer.Argument(..., help="Name of the persona run (letters,
     typer.echo(f"wrote {path}; edit persona and sources, then: doppel run {path}")
 
 
+BackendOpt = typer.Option(None, "--backend", help="auto, hf (transformers) or gguf (llama.cpp); default: "
+                          "serve.backend of the config (auto: the exported GGUF when there is one).")
+
+
 @app.command()
 @guarded
 def chat(run_dir: Path = typer.Argument(..., help="A run folder written by 'doppel run'."),
          model: Optional[str] = typer.Option(None, "--model", help="export, sft, cpt or pretrain (default: newest)."),
+         backend: Optional[str] = BackendOpt,
+         gguf: Optional[str] = typer.Option(None, "--gguf", help="A GGUF file in export/ (with --backend gguf)."),
          max_new_tokens: int = typer.Option(120, "--max-new-tokens")) -> None:
     """Chat with the run's newest model in the terminal (streaming)."""
     from doppel.config import load_config
-    from doppel.errors import UserError
-    from doppel.modeling.device import resolve_device
-    from doppel.modeling.loading import load_model, newest_model, stage_model
-    from doppel.serve.chat import repl
-
     from doppel.modeling import quiet_libraries
+    from doppel.serve.chat import repl
+    from doppel.serve.run import open_engine
 
     cfg = load_config(run_dir)
     quiet_libraries()
-    if model:
-        src = stage_model(cfg.run_dir, model)
-        if src is None:
-            raise UserError(f"{run_dir} has no '{model}' model; choose export, sft, cpt or pretrain")
-    else:
-        src = newest_model(cfg.run_dir)
-    typer.echo(f"model: {src.describe()}")
-    mdl, tok = load_model(src, device=resolve_device(cfg.train.device))
+    engine = open_engine(cfg, _backend(backend, cfg), model, gguf)
+    typer.echo(f"model: {engine.describe} ({engine.backend})")
     settings = cfg.eval.generation.model_copy(update={"max_new_tokens": max_new_tokens})
-    repl(mdl, tok, cfg.persona.prompt(), settings, cfg.persona.name.split()[0])
+    repl(engine, cfg.persona.prompt(), settings, cfg.persona.name.split()[0])
+
+
+def _backend(flag: Optional[str], cfg) -> str:
+    from doppel.errors import UserError
+
+    choice = (flag or cfg.serve.backend).lower()
+    if choice not in ("auto", "hf", "gguf"):
+        raise UserError(f"--backend {flag}: choose auto, hf or gguf")
+    return choice
+
+
+@app.command()
+@guarded
+def serve(run_dir: Path = typer.Argument(..., help="A run folder written by 'doppel run'."),
+          host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
+          port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000)."),
+          api_key: Optional[str] = typer.Option(None, "--api-key", help="Require this bearer token (or set "
+                                                "DOPPEL_API_KEY)."),
+          backend: Optional[str] = BackendOpt,
+          model: Optional[str] = typer.Option(None, "--model", help="export, sft, cpt or pretrain (hf backend)."),
+          gguf: Optional[str] = typer.Option(None, "--gguf", help="A GGUF file in export/ (gguf backend)."),
+          grounded: Optional[bool] = typer.Option(None, "--grounded/--no-grounded", help="Put the person's most "
+                                                  "relevant passages into the system prompt."),
+          set_: Optional[list[str]] = SetOpt) -> None:
+    """OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions, /v1/models) and web chat at /."""
+    from doppel.modeling import quiet_libraries
+    from doppel.serve.run import open_engine, resolve_api_key, serve_forever
+
+    cfg = _load(run_dir, set_)
+    updates = {k: v for k, v in (("host", host), ("port", port), ("grounded", grounded)) if v is not None}
+    cfg.serve = cfg.serve.model_validate({**cfg.serve.model_dump(), **updates})
+    quiet_libraries()
+    engine = open_engine(cfg, _backend(backend, cfg), model, gguf)
+    serve_forever(cfg, engine, resolve_api_key(api_key), announce=typer.echo)
 
 
 @app.command()

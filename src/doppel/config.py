@@ -6,18 +6,29 @@ Every user mistake becomes a `UserError` whose message names the file, the key a
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator, model_validator
 
 from doppel.errors import UserError
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", name.casefold()).split())
+    """A speaker label for matching: accents, case and punctuation ignored; initials joined.
+
+    'Dr. José Ruiz' -> 'dr jose ruiz'; 'J.R.', 'J. R.' and 'JR' -> 'jr'; '>> JANE:' -> 'jane'.
+    """
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    words = re.sub(r"[\W_]+", " ", plain.casefold()).split()
+    if len(words) > 1 and all(len(w) == 1 for w in words):
+        return "".join(words)
+    return " ".join(words)
 
 
 class Strict(BaseModel):
@@ -47,9 +58,75 @@ class PersonaConfig(Strict):
         return text
 
 
+SourceKind = Literal["auto", "text", "markdown", "transcript", "html", "pdf", "srt", "vtt", "sbv", "ttml",
+                     "json", "youtube"]
+
+
 class SourceConfig(Strict):
-    path: Path
-    kind: Literal["auto", "text", "markdown", "srt"] = "auto"
+    # A file or folder (read recursively), or a web page / YouTube URL: exactly one of the two.
+    path: Path | None = None
+    url: str | None = None
+    kind: SourceKind = "auto"  # auto: chosen by content and extension
+    # The speaker of turns that carry no label (a solo vlog's captions), and label renames
+    # such as {"SPEAKER_00": "Jane", "A": "Jane"}.
+    speaker: str | None = None
+    speakers: dict[str, str] = {}
+    # Crawl limits for a url source (default: ingest.crawl).
+    depth: int | None = Field(None, ge=0)
+    max_pages: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "SourceConfig":
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path:' (a file or folder) or 'url:' (a web page)")
+        if self.url is not None and not re.match(r"https?://[^/\s]+", self.url):
+            raise ValueError(f"url '{self.url}' must start with http:// or https:// and name a host")
+        return self
+
+
+class CleanSettings(Strict):
+    # Speech clean-up applied to transcript turns (essays keep their words).
+    fillers: bool = False  # off by default: a person's "um"s can be part of their voice
+    filler_words: list[str] = ["um", "umm", "uh", "uhh", "uhm", "erm", "er", "hmm", "mm"]
+    # Removed only where set off by commas ("it was, you know, hard").
+    comma_fillers: list[str] = ["you know", "I mean"]
+    annotations: bool = True  # [crosstalk], [laughter], (laughs), ♪ music ♪
+    timestamps: bool = True  # (00:12:03), [01:02] inside the text
+    links: bool = True  # URLs and markdown links (their text is kept)
+    stutters: bool = True  # "I I I think" → "I think", "th- the" → "the"
+
+
+class DedupSettings(Strict):
+    exact: bool = True
+    near: bool = True
+    # A document is a near-duplicate when this share of its word shingles appears in a
+    # longer kept document (the same episode re-uploaded, a clip of a longer one).
+    threshold: float = Field(0.8, gt=0.0, le=1.0)
+    shingle_words: int = Field(5, ge=1, le=20)
+    num_perm: int = Field(128, ge=16, le=1024)
+
+
+class CrawlSettings(Strict):
+    depth: int = Field(1, ge=0)  # 0: the page itself; 1: plus the pages it links to; ...
+    max_pages: int = Field(100, ge=1)
+    same_site: bool = True
+    delay: float = Field(1.0, ge=0.0)  # seconds between two requests to one host
+    timeout: float = Field(30.0, gt=0.0)
+    max_bytes: int = Field(20_000_000, ge=1024)
+    respect_robots: bool = True
+    user_agent: str = "Doppel/0.1 (personal corpus ingest; polite crawler)"
+    languages: list[str] = ["en"]  # YouTube subtitle languages asked of yt-dlp
+
+
+class IngestConfig(Strict):
+    clean: CleanSettings = CleanSettings()
+    dedup: DedupSettings = DedupSettings()
+    # ISO 639-1 codes to keep (e.g. [en, de]); empty keeps every language.
+    languages: list[str] = []
+    min_words: int = Field(10, ge=0)
+    strict: bool = False  # any rejected file fails the stage
+    workers: int = Field(0, ge=0)  # processes that parse files; 0: one per CPU core
+    crawl: CrawlSettings = CrawlSettings()
 
 
 class TokenizerSettings(Strict):
@@ -63,7 +140,8 @@ class ModelConfig(Strict):
     base: str | None = None
     preset: Literal["tiny", "small", "medium"] = "small"
     tokenizer: TokenizerSettings = TokenizerSettings()
-    chat_template: Literal["chatml"] = "chatml"
+    # auto: keep the tokenizer's template if it marks assistant turns for the loss, else ChatML.
+    chat_template: Literal["auto", "chatml", "llama3", "mistral"] = "auto"
 
 
 class DataConfig(Strict):
@@ -72,6 +150,14 @@ class DataConfig(Strict):
     min_answer_words: int = Field(3, ge=1)
     # Previous question/answer exchanges kept as context in each SFT example.
     context_turns: int = Field(0, ge=0)
+    # Tokens repeated from the end of one CPT chunk at the start of the next (whole sentences).
+    chunk_overlap: int = Field(0, ge=0)
+    # Other chunk lengths to report in stats.json (chunk counts, real-token fraction), so a
+    # length sweep is one build: e.g. [128, 512, 1024]; pick one and set chunk_tokens.
+    chunk_sweep: list[int] = []
+    # Drop answers cut off mid-sentence and small talk ("can you hear me?") from dialogues.
+    drop_fragments: bool = True
+    drop_chatter: bool = True
 
 
 class LoraSettings(Strict):
@@ -94,6 +180,16 @@ class TrainStage(Strict):
     save_steps: int = Field(50, ge=1)
     save_total_limit: int = Field(2, ge=1)
     logging_steps: int = Field(10, ge=1)
+    # Held-out loss every `eval_steps` (0: off); stop after `early_stopping_patience`
+    # evaluations without improvement (0: never) and keep the best checkpoint.
+    eval_steps: int = Field(0, ge=0)
+    early_stopping_patience: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _early_stopping_needs_eval(self):
+        if self.early_stopping_patience and not self.eval_steps:
+            raise ValueError("early_stopping_patience needs eval_steps > 0 (how often to measure held-out loss)")
+        return self
 
 
 class PretrainConfig(TrainStage):
@@ -101,8 +197,8 @@ class PretrainConfig(TrainStage):
 
 
 class CPTConfig(TrainStage):
-    # full | lora | freeze (train only the last `train_last_layers` layers, the final norm and the head)
-    method: Literal["full", "lora", "freeze"] = "full"
+    # full | lora | qlora (CUDA) | freeze (train only the last `train_last_layers` layers, the final norm and the head)
+    method: Literal["full", "lora", "qlora", "freeze"] = "full"
     lora: LoraSettings = LoraSettings()
     train_last_layers: int = Field(2, ge=1)
     learning_rate: float = Field(5e-4, gt=0)
@@ -115,6 +211,18 @@ class SFTConfig(TrainStage):
     train_last_layers: int = Field(2, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
     assistant_only_loss: bool = True
+    # Train the embedding rows of chat-template tokens that start untrained (LoRA/QLoRA).
+    train_new_tokens: bool = True
+
+
+class PreferenceConfig(TrainStage):
+    # Off by default: it needs preference pairs (data/pref/train.jsonl, from the synth stage).
+    enabled: bool = False
+    method: Literal["dpo", "cpo", "simpo", "orpo", "kto"] = "dpo"
+    beta: float = Field(0.1, gt=0)
+    simpo_gamma: float = Field(0.5, ge=0)
+    learning_rate: float = Field(5e-5, gt=0)
+    lora: LoraSettings = LoraSettings()
 
 
 class TrainConfig(Strict):
@@ -123,6 +231,7 @@ class TrainConfig(Strict):
     pretrain: PretrainConfig = PretrainConfig()
     cpt: CPTConfig = CPTConfig()
     sft: SFTConfig = SFTConfig()
+    pref: PreferenceConfig = PreferenceConfig()
 
 
 class GenerationSettings(Strict):
@@ -133,17 +242,81 @@ class GenerationSettings(Strict):
     repetition_penalty: float = Field(1.1, gt=0)
 
 
+class JudgeSettings(Strict):
+    # The LLM judge runs when a teacher endpoint is configured (teacher.base_url or
+    # OPENAI_BASE_URL); `model` overrides teacher.model for judging.
+    enabled: bool = True
+    model: str | None = None
+    questions: int = Field(12, ge=0)  # held-out questions whose answers are judged pairwise
+    faithfulness: bool = True  # also rate faithfulness to the person's retrieved passages (1-5)
+
+
 class EvalConfig(Strict):
     enabled: bool = True
     # Held-out questions answered by every model; answers are saved as samples.
     questions: int = Field(6, ge=0)
     batch_size: int = Field(8, ge=1)
     generation: GenerationSettings = GenerationSettings()
+    # Answers are sampled in rounds over the questions until each model has `min_words`
+    # words (function-word Delta needs ~5,000), at most `max_rounds` rounds.
+    min_words: int = Field(5000, ge=0)
+    max_rounds: int = Field(4, ge=1)
+    # Training questions answered by the base model: the "not the person" side of the
+    # person-likeness classifier (the person's real answers to them are the other side).
+    classifier_questions: int = Field(150, ge=4)
+    # The prompted baseline: the base model with the persona description and this many of
+    # the person's passages, retrieved for each question, as examples.
+    prompted_baseline: bool = True
+    prompt_examples: int = Field(3, ge=0)
+    identity_probes: bool = True
+    judge: JudgeSettings = JudgeSettings()
+
+
+GGUFType = Literal["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0"]
+
+
+class ParitySettings(Strict):
+    """The quantization parity gate: every GGUF measured against the full-precision model."""
+    texts: int = Field(16, ge=1)  # held-out persona texts scored
+    max_tokens_per_text: int = Field(256, ge=8)
+    prompts: int = Field(4, ge=0)  # held-out questions answered greedily by both
+    max_new_tokens: int = Field(48, ge=1)
+    max_ppl_ratio: float = Field(1.10, ge=1.0)  # GGUF perplexity / HF perplexity
+    max_kl: float = Field(0.10, gt=0)  # mean KL(HF || GGUF) of next-token distributions
+    min_top1: float = Field(0.90, ge=0, le=1)  # share of positions with the same top token
+    # GGUF answers' person-likeness / HF answers'; null turns the check off.
+    min_likeness_ratio: float | None = Field(0.80, ge=0)
 
 
 class ExportConfig(Strict):
     enabled: bool = True
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    # GGUF files to write: f32/f16/bf16 directly, the quantizations through llama.cpp.
+    # Empty writes none (then llama-cpp-python is not needed).
+    gguf: list[GGUFType] = ["f16", "q8_0", "q4_k_m"]
+    pick: bool = False  # choose the smallest GGUF that passes the parity gate for the Modelfile
+    parity: ParitySettings = ParitySettings()
+
+    @field_validator("gguf")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+
+class ServeConfig(Strict):
+    host: str = "127.0.0.1"  # only this machine; 0.0.0.0 to listen on every interface
+    port: int = Field(8000, ge=1, le=65535)
+    # auto: the GGUF through llama.cpp when the export wrote one, else transformers.
+    backend: Literal["auto", "hf", "gguf"] = "auto"
+    gguf: str | None = None  # a file in export/ (default: the picked or first passing one)
+    max_tokens: int = Field(512, ge=1)  # the most a request may ask for
+    max_queue: int = Field(8, ge=0)  # requests waiting behind the running one; more get 429
+    queue_timeout: float = Field(60.0, gt=0)  # seconds a request may wait before a 429
+    # Grounded mode: the person's passages most relevant to the question go into the system prompt.
+    grounded: bool = False
+    grounded_passages: int = Field(3, ge=1, le=20)
+    # Where the web chat page links for the human A/B test page (served by the eval tools).
+    ab_url: str = "http://127.0.0.1:8765/"
 
 
 class ModelPrice(Strict):
@@ -177,6 +350,8 @@ class CatchphraseGuard(Strict):
     max_ratio: float = Field(4.0, gt=1)
     min_count: int = Field(5, ge=1)
     max_n: int = Field(3, ge=1, le=6)
+    # An answer is over the limit when over-used n-grams occur more often than this per 100 words.
+    max_per_100_words: float = Field(1.0, ge=0)
     action: Literal["rewrite", "downweight", "drop"] = "drop"
     downweight: float = Field(0.3, gt=0, le=1)
 
@@ -191,7 +366,7 @@ class SynthConfig(Strict):
     answers: list[Literal["backtranslate", "grounded", "plain"]] = ["backtranslate", "grounded"]
     retrieve_k: int = Field(3, ge=1)
     # Questions whose word-trigram overlap with a kept one is above this are near-duplicates.
-    dedup_threshold: float = Field(0.6, gt=0, le=1)
+    dedup_threshold: float = Field(0.75, gt=0, le=1)
     score: bool = True
     min_score: int = Field(3, ge=1, le=5)  # on each rubric dimension
     guard: CatchphraseGuard = CatchphraseGuard()
@@ -227,11 +402,13 @@ class Config(Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     # Text in other voices, used to pretrain the base model from scratch.
     background: list[SourceConfig] = []
+    ingest: IngestConfig = IngestConfig()
     model: ModelConfig = ModelConfig()
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     export: ExportConfig = ExportConfig()
+    serve: ServeConfig = ServeConfig()
     teacher: TeacherConfig = TeacherConfig()
     synth: SynthConfig = SynthConfig()
     estimate: EstimateConfig = EstimateConfig()
@@ -349,7 +526,7 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
     except ValidationError as err:
         raise UserError(describe_validation_error(err, source)) from None
     for i, src in enumerate([*cfg.sources, *cfg.background]):
-        if not src.path.is_absolute():
+        if src.path is not None and not src.path.is_absolute():
             src.path = (base_dir / src.path).resolve()
     cfg.run_dir = (base_dir / (cfg.run_dir or Path("runs") / cfg.name)).resolve()
     return cfg
@@ -396,7 +573,7 @@ def check_paths(cfg: Config) -> None:
     """Every source path must exist: fail before any work starts."""
     for key, sources in (("sources", cfg.sources), ("background", cfg.background)):
         for i, src in enumerate(sources):
-            if not src.path.exists():
+            if src.path is not None and not src.path.exists():
                 raise UserError(f"{key}[{i}].path: {src.path} does not exist; fix the path "
                                 f"(relative paths are read from the config file's folder)")
 

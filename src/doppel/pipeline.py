@@ -53,7 +53,7 @@ def tuned_source(cfg: Config, ws: Workspace, stage: str) -> ModelSource:
 
 def eval_models(cfg: Config, ws: Workspace) -> list[ModelSource]:
     models = [base_source(cfg, ws)]
-    for stage in ("cpt", "sft"):
+    for stage in ("cpt", "sft", "pref"):
         if getattr(cfg.train, stage).enabled:
             src = stage_model(ws.root, stage)
             if src is not None:
@@ -64,13 +64,27 @@ def eval_models(cfg: Config, ws: Workspace) -> list[ModelSource]:
 def _run_ingest(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.ingest import stage
 
-    return stage.run(cfg.sources, cfg.background, cfg.persona, ws)
+    return stage.run(cfg.sources, cfg.background, cfg.persona, ws, cfg.ingest)
 
 
 def _run_build(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.data import stage
 
     return stage.run(cfg.data, cfg.persona, cfg.model, cfg.seed, ws)
+
+
+def _run_synth(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.synth import stage
+
+    return stage.run(cfg.synth, cfg.teacher, cfg.persona, cfg.seed, ws)
+
+
+def _synth_settings(c: Config) -> list:
+    import os
+
+    # The endpoint may come from the environment; the key never enters the hash.
+    return [c.synth, c.teacher.model_dump(mode="json", exclude={"api_key"}), c.persona, c.seed,
+            os.environ.get("OPENAI_BASE_URL")]
 
 
 def _run_pretrain(cfg: Config, ws: Workspace, key: str) -> StageResult:
@@ -88,20 +102,30 @@ def _run_cpt(cfg: Config, ws: Workspace, key: str) -> StageResult:
 def _run_sft(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.train import sft
 
-    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg), ws, key)
+    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg), ws, key, cfg.model.chat_template)
+
+
+def _run_pref(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.train import preference
+
+    src = stage_model(ws.root, "sft") if cfg.train.sft.enabled else None
+    return preference.run(cfg.train.pref, src or tuned_source(cfg, ws, "sft"), _env(cfg), ws, key)
 
 
 def _run_eval(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.evaluate import stage
 
-    return stage.run(cfg.eval, cfg.persona, eval_models(cfg, ws), _env(cfg).device, cfg.seed, ws)
+    return stage.run(cfg.eval, cfg.persona, eval_models(cfg, ws), _env(cfg).device, cfg.seed, ws,
+                     teacher=cfg.teacher)
 
 
 def _run_export(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.export import stage
 
-    src = stage_model(ws.root, "sft") if cfg.train.sft.enabled else None
-    return stage.run(cfg.export, src or tuned_source(cfg, ws, "sft"), ws)
+    newest = [stage_model(ws.root, s) for s in ("pref", "sft") if getattr(cfg.train, s).enabled]
+    src = next((m for m in newest if m is not None), None)
+    return stage.run(cfg.export, src or tuned_source(cfg, ws, "sft"), cfg.persona, cfg.model, cfg.train,
+                     cfg.eval.generation, cfg.seed, ws)
 
 
 def _train_env(c: Config) -> dict:
@@ -109,20 +133,24 @@ def _train_env(c: Config) -> dict:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("ingest", lambda c: [c.sources, c.background, c.persona], (), lambda c: True, _run_ingest),
+    Stage("ingest", lambda c: [c.sources, c.background, c.persona, c.ingest], (), lambda c: True, _run_ingest),
     Stage("build", lambda c: [c.data, c.persona, c.model, c.seed], ("ingest",), lambda c: True, _run_build),
+    Stage("synth", _synth_settings, ("build",), lambda c: c.synth.enabled, _run_synth),
     Stage("pretrain", lambda c: [c.train.pretrain, c.model, _train_env(c)], ("build",),
           lambda c: not c.model.base and c.train.pretrain.enabled, _run_pretrain),
     Stage("cpt", lambda c: [c.train.cpt, c.model.base, _train_env(c)], ("build", "pretrain"),
           lambda c: c.train.cpt.enabled, _run_cpt),
-    Stage("sft", lambda c: [c.train.sft, c.model.base, _train_env(c)], ("build", "pretrain", "cpt"),
+    Stage("sft", lambda c: [c.train.sft, c.model.base, c.model.chat_template, _train_env(c)], ("build", "synth", "pretrain", "cpt"),
           lambda c: c.train.sft.enabled, _run_sft),
-    Stage("eval", lambda c: [c.eval, c.persona.catchphrases, c.seed, c.train.device],
-          ("build", "pretrain", "cpt", "sft"), lambda c: c.eval.enabled, _run_eval),
-    Stage("export", lambda c: [c.export], ("pretrain", "cpt", "sft"), lambda c: c.export.enabled, _run_export),
+    Stage("pref", lambda c: [c.train.pref, c.model.base, _train_env(c)], ("build", "synth", "sft"),
+          lambda c: c.train.pref.enabled, _run_pref),
+    Stage("eval", lambda c: [c.eval, c.persona, c.seed, c.train.device, c.teacher.base_url, c.teacher.model],
+          ("build", "pretrain", "cpt", "sft", "pref"), lambda c: c.eval.enabled, _run_eval),
+    Stage("export", lambda c: [c.export, c.persona, c.eval.generation, c.seed],
+          ("build", "pretrain", "cpt", "sft", "pref", "eval"), lambda c: c.export.enabled, _run_export),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
-GROUPS = {"train": ("pretrain", "cpt", "sft")}
+GROUPS = {"train": ("pretrain", "cpt", "sft", "pref")}
 
 
 def expand(names: list[str]) -> list[str]:
@@ -161,7 +189,7 @@ def stage_keys(stage: Stage, cfg: Config, ws: Workspace) -> tuple[str, str]:
     config_hash = hash_config(stage.settings(cfg))
     parts = [ws.output_hash(u) for u in stage.upstream]
     if stage.name == "ingest":
-        parts.append(fingerprint([s.path for s in [*cfg.sources, *cfg.background]]))
+        parts.append(fingerprint([s.path for s in [*cfg.sources, *cfg.background] if s.path is not None]))
     return config_hash, hash_config(parts)
 
 

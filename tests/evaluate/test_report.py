@@ -10,3 +10,18 @@ def test_verdict_line():
     falls["sft"]["heldout_perplexity"] = 41.0
     assert verdict(falls).endswith("(does NOT fall at every stage)")
     assert verdict({"base": {"heldout_perplexity": 3.0}}) == ""
+
+
+def test_best_per_column_and_plain_verdicts():
+    from doppel.evaluate.report import best_values, stage_verdicts, with_pairwise
+
+    rows = {"base": {"heldout_perplexity": 90.0, "person_likeness": 0.1, "distinct_2_ratio": 1.5},
+            "prompted": {"heldout_perplexity": None, "person_likeness": 0.3, "distinct_2_ratio": 0.8},
+            "sft": {"heldout_perplexity": 40.0, "person_likeness": 0.9, "distinct_2_ratio": 1.1}}
+    best = best_values(rows)
+    assert best == {"heldout_perplexity": 40.0, "person_likeness": 0.9, "distinct_2_ratio": 1.1}
+    results = {"models": rows, "judge": {"win_rates": {"sft": {"win_rate": 0.3}, "prompted": {"win_rate": 0.7}},
+                                         "faithfulness": {"sft": 2.0, "prompted": 4.5}}}
+    (line,) = stage_verdicts(with_pairwise(results))
+    assert line.startswith("SFT vs the prompted base: beats it on voice (0.9 vs 0.3)")
+    assert "loses on the judge's vote (0.3 vs 0.7), faithfulness (2 vs 4.5)" in line

@@ -112,3 +112,31 @@ def test_qlora_on_cpu_fails_with_a_clear_error(tmp_path, tiny_model_dir):
     ws = sft_workspace(tmp_path)
     with pytest.raises(UserError, match="'qlora'.*needs a CUDA GPU.*Use method: lora"):
         sft.run(SFTConfig(method="qlora"), ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")
+
+
+def test_heldout_loss_tensorboard_curve_and_early_stopping(tmp_path, tiny_model_dir):
+    import json
+
+    from doppel.records import read_jsonl
+
+    ws = sft_workspace(tmp_path)
+    atomic_write_jsonl(ws.data / "heldout" / "dialogues.jsonl", read_jsonl(ws.data / "sft" / "train.jsonl", Example)[:4])
+    # A learning rate this small cannot improve the held-out loss by the 1e-4 threshold,
+    # so training stops after the first evaluation plus `patience` evaluations.
+    cfg = SFTConfig(max_steps=20, batch_size=4, learning_rate=1e-9, logging_steps=1, seq_len=128,
+                    eval_steps=2, early_stopping_patience=2)
+    result = sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key")
+    assert result.summary["steps"] == 6
+    history = json.loads((ws.model_dir("sft") / "log_history.json").read_text())
+    assert [h["step"] for h in history if "eval_loss" in h] == [2, 4, 6]
+    assert result.summary["best_heldout_loss"] == min(h["eval_loss"] for h in history if "eval_loss" in h)
+    assert list((ws.model_dir("sft") / "tensorboard").glob("events.out.tfevents.*"))
+    assert (ws.model_dir("sft") / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_early_stopping_without_eval_steps_is_a_config_error():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="early_stopping_patience needs eval_steps"):
+        SFTConfig(early_stopping_patience=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from doppel.config import DataConfig, PersonaConfig
@@ -38,13 +39,34 @@ def exchanges(doc: Document, persona: PersonaConfig) -> tuple[list[tuple[str, st
     return pairs, dropped
 
 
+# Small talk that carries nothing of the person's views: greetings, thanks, audio checks.
+CHATTER = re.compile(r"^\W*(thanks?( you)?( so much)?|hi|hello|hey|good (morning|afternoon|evening)|bye|goodbye|"
+                     r"see you|cheers|can you hear me|you'?re on mute|is this (thing )?on|(it'?s )?(great|good|nice|"
+                     r"happy|glad) to be here|my pleasure|thanks for having me|sure|okay|ok|yeah|yes|no|right|mm+|"
+                     r"uh+|um+)\b", re.IGNORECASE)
+CUT_OFF = re.compile(r"(--|[-—–]|\.\.\.|…)\s*$")
+
+
+def answer_problem(question: str, answer: str, cfg: DataConfig) -> str | None:
+    """Why an exchange should not be trained on, or None."""
+    words = answer.split()
+    if len(words) < cfg.min_answer_words:
+        return "answer_too_short"
+    if cfg.drop_fragments and (CUT_OFF.search(answer) or (len(words) < 8 and not re.search(r"[.!?\"')]\s*$", answer))):
+        return "interrupted_fragment"
+    if cfg.drop_chatter and len(words) < 12 and CHATTER.match(answer):
+        return "off_topic_chatter"
+    return None
+
+
 def build_examples(doc: Document, persona: PersonaConfig, cfg: DataConfig) -> tuple[list[Example], Counter]:
     pairs, dropped = exchanges(doc, persona)
     examples: list[Example] = []
     history: list[Message] = []
     for i, (q, a) in enumerate(pairs):
-        if len(a.split()) < cfg.min_answer_words:
-            dropped["answer_too_short"] += 1
+        reason = answer_problem(q, a, cfg)
+        if reason:
+            dropped[reason] += 1
             continue
         context = history[-2 * cfg.context_turns:] if cfg.context_turns else []
         messages = [Message(role="system", content=persona.prompt()), *context,

@@ -42,6 +42,26 @@ def _tokens(count, chunks: list[TextChunk]) -> int:
     return sum(count([c.full_text() for c in chunks])) if chunks else 0
 
 
+def packing(count, chunks: list[TextChunk], length: int) -> dict:
+    """Real-token fraction when every chunk is padded to `length` tokens (1.0 = no padding)."""
+    sizes = count([c.full_text() for c in chunks]) if chunks else []
+    if not sizes:
+        return {"chunks": 0, "mean_tokens": 0, "real_token_fraction": 0.0}
+    return {"chunks": len(sizes), "mean_tokens": round(sum(sizes) / len(sizes), 1),
+            "max_tokens": max(sizes), "real_token_fraction": round(sum(sizes) / (len(sizes) * max(length, max(sizes))), 4)}
+
+
+def sweep(docs: list[Document], persona: PersonaConfig, cfg: DataConfig, count) -> dict:
+    """Chunk statistics at other lengths (data.chunk_sweep), for choosing chunk_tokens."""
+    out = {}
+    for length in cfg.chunk_sweep:
+        chunks = [c for d in docs for c in chunk_document(d, persona_text(d, persona), length, count, cfg.chunk_overlap)]
+        stats = packing(count, chunks, length)
+        stats["mean_chars"] = round(sum(len(c.text) for c in chunks) / len(chunks), 1) if chunks else 0
+        out[str(length)] = stats
+    return out
+
+
 def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: int, ws: Workspace) -> StageResult:
     docs = read_jsonl(ws.corpus / "documents.jsonl", Document)
     background = read_jsonl(ws.corpus / "background.jsonl", Document)
@@ -54,7 +74,8 @@ def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: i
     count = token_counter(tokenizer)
 
     def chunks(group: list[Document]) -> list[TextChunk]:
-        return [c for d in group for c in chunk_document(d, persona_text(d, persona), cfg.chunk_tokens, count)]
+        return [c for d in group for c in chunk_document(d, persona_text(d, persona), cfg.chunk_tokens, count,
+                                                           cfg.chunk_overlap)]
 
     def dialogues(group: list[Document]):
         examples, dropped = [], Counter()
@@ -87,7 +108,9 @@ def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: i
         "documents": {"train": len(train_docs), "heldout": len(held_docs), "background": len(background)},
         "cpt": {"train_chunks": len(cpt_train), "train_tokens": _tokens(count, cpt_train),
                 "heldout_chunks": len(cpt_held), "heldout_tokens": _tokens(count, cpt_held),
-                "chunk_tokens": cfg.chunk_tokens},
+                "chunk_tokens": cfg.chunk_tokens, "chunk_overlap": cfg.chunk_overlap,
+                "packing": packing(count, cpt_train, cfg.chunk_tokens),
+                "sweep": sweep(train_docs, persona, cfg, count)},
         "sft": {"train_examples": len(sft_train), "heldout_examples": len(sft_held),
                 "dropped": dict(dropped_train + dropped_held)},
         "pretrain": {"texts": len(pretrain), "tokens": _tokens(count, pretrain)},

@@ -33,7 +33,8 @@ def demo_config(seed: int) -> dict:
         "model": {"preset": "small", "tokenizer": {"vocab_size": 4096}},
         "data": {"chunk_tokens": 256, "heldout_fraction": 0.15},
         "train": DEMO_TRAINING,
-        "eval": {"questions": 6},
+        # 40 questions in up to 3 sampling rounds: ~5,000 words per model for function-word Delta.
+        "eval": {"questions": 40, "max_rounds": 3, "batch_size": 16},
     }
 
 

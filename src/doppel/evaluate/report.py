@@ -1,37 +1,69 @@
-"""Printing eval/results.json as a table (the HTML report comes with the full ladder)."""
+"""The evaluation report: eval/report.html (table, plots, samples, verdicts) and the terminal table."""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
+# (key, title, which value is best: "low", "high" or "one" = closest to the person's 1.0)
 COLUMNS = (("heldout_perplexity", "held-out ppl", "low"),
            ("heldout_answer_perplexity", "answer ppl", "low"),
-           ("catchphrases_per_1k_words", "catchphrases /1k words", None))
+           ("person_likeness", "person-likeness", "high"),
+           ("delta", "Delta", "low"),
+           ("distinct_2_ratio", "distinct-2 ratio", "one"),
+           ("rep4_ratio", "rep-4 ratio", "one"),
+           ("identity_accuracy", "identity", "high"),
+           ("catchphrases_per_1k_words", "catchphrases /1k", None),
+           ("judge_win_rate", "judge win rate", "high"),
+           ("faithfulness", "faithfulness", "high"),
+           ("human_win_rate", "human win rate", "high"))
+
+
+def best_values(rows: dict) -> dict[str, float]:
+    """Per column, the best value among the models (absent when no model has one)."""
+    best = {}
+    for key, _, rule in COLUMNS:
+        values = [r[key] for r in rows.values() if isinstance(r.get(key), (int, float))]
+        if not values or rule is None:
+            continue
+        best[key] = {"low": min(values), "high": max(values),
+                     "one": min(values, key=lambda v: abs(v - 1.0))}[rule]
+    return best
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
 
 
 def print_results(path: Path, console) -> None:
     from rich.table import Table
 
     results = json.loads(Path(path).read_text(encoding="utf-8"))
-    rows = results["models"]
+    rows = with_pairwise(results)
+    shown = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows.values())]
+    best = best_values(rows)
     table = Table(title="Persona evaluation (held-out)")
     table.add_column("model")
-    for _, title, _ in COLUMNS:
+    for _, title, _ in shown:
         table.add_column(title, justify="right")
     for label, row in rows.items():
-        cells = []
-        for key, _, better in COLUMNS:
-            value = row.get(key)
-            best = better == "low" and value is not None and value == min(
-                r[key] for r in rows.values() if r.get(key) is not None)
-            cells.append(f"[bold green]{value}[/]" if best else str(value))
+        cells = [f"[bold green]{_fmt(row.get(k))}[/]" if k in best and row.get(k) == best[k] else _fmt(row.get(k))
+                 for k, _, _ in shown]
         table.add_row(label, *cells)
-    ref = results.get("reference", {}).get("catchphrases_per_1k_words")
-    if ref is not None:
-        table.add_row("[dim]person (held-out answers)[/]", "", "", f"[dim]{ref}[/]")
+    ref = results.get("reference", {})
+    table.add_row("[dim]person (held-out)[/]", *[f"[dim]{_fmt(ref.get(k))}[/]" if k in ref else ""
+                                                  for k, _, _ in shown])
     console.print(table)
+    if ref.get("classifier_cv_auc") is not None:
+        console.print(f"person-likeness classifier: cross-validated AUC {ref['classifier_cv_auc']}")
     console.print(verdict(rows))
+    for line in stage_verdicts(rows):
+        console.print("  " + line)
     last = list(rows)[-1] if rows else None
     samples_path = Path(path).parent / "samples" / f"{last}.jsonl"
     if last and samples_path.exists():
@@ -39,6 +71,21 @@ def print_results(path: Path, console) -> None:
         for line in samples_path.read_text(encoding="utf-8").splitlines()[:3]:
             s = json.loads(line)
             console.print(f"  [bold]Q:[/] {s['question']}\n  [bold]A:[/] {s['answer']}\n")
+    console.print(f"report: {Path(path).parent / 'report.html'}")
+
+
+def with_pairwise(results: dict) -> dict:
+    """Model rows with the judge's and humans' win rates and faithfulness beside the metrics."""
+    rows = {label: dict(row) for label, row in results.get("models", {}).items()}
+    judge, humans = results.get("judge") or {}, results.get("human") or {}
+    for label, row in rows.items():
+        if label in judge.get("win_rates", {}):
+            row["judge_win_rate"] = judge["win_rates"][label]["win_rate"]
+        if label in (judge.get("faithfulness") or {}):
+            row["faithfulness"] = judge["faithfulness"][label]
+        if label in humans.get("win_rates", {}):
+            row["human_win_rate"] = humans["win_rates"][label]["win_rate"]
+    return rows
 
 
 def verdict(rows: dict) -> str:
@@ -50,3 +97,120 @@ def verdict(rows: dict) -> str:
     chain = " → ".join(f"{label} {value:g}" for label, value in values)
     falls = all(b[1] < a[1] for a, b in zip(values, values[1:]))
     return f"held-out perplexity: {chain} ({'falls at every stage' if falls else 'does NOT fall at every stage'})"
+
+
+VERDICT_METRICS = (("person_likeness", "voice", "high"), ("heldout_perplexity", "held-out perplexity", "low"),
+                   ("judge_win_rate", "the judge's vote", "high"), ("faithfulness", "faithfulness", "high"),
+                   ("human_win_rate", "human votes", "high"), ("identity_accuracy", "identity", "high"))
+
+
+def stage_verdicts(rows: dict) -> list[str]:
+    """Per trained stage, in plain words: where it beats and loses to the best cheap baseline."""
+    baseline = "prompted" if "prompted" in rows else "base"
+    if baseline not in rows:
+        return []
+    base_row, lines = rows[baseline], []
+    for label, row in rows.items():
+        if label in ("base", "prompted"):
+            continue
+        wins, losses = [], []
+        for key, words, rule in VERDICT_METRICS:
+            # The prompted baseline shares the base weights: where it has no number of its
+            # own (held-out perplexity of plain text), the base model's is the same one.
+            a, b = row.get(key), base_row.get(key, rows.get("base", {}).get(key))
+            b = rows.get("base", {}).get(key) if b is None else b
+            if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or a == b:
+                continue
+            better = a < b if rule == "low" else a > b
+            (wins if better else losses).append(f"{words} ({_fmt(a)} vs {_fmt(b)})")
+        text = f"{label.upper()} vs the {'prompted ' if baseline == 'prompted' else ''}base: "
+        text += ("beats it on " + ", ".join(wins)) if wins else "beats it on nothing measured"
+        text += ("; loses on " + ", ".join(losses)) if losses else ""
+        lines.append(text + ".")
+    return lines
+
+
+def _table(rows: dict, reference: dict) -> str:
+    shown = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows.values())]
+    best = best_values(rows)
+    head = "".join(f"<th>{html.escape(t)}</th>" for _, t, _ in shown)
+    body = ""
+    for label, row in rows.items():
+        cells = "".join(f"<td class='{'best' if k in best and row.get(k) == best[k] else ''}'>{_fmt(row.get(k))}</td>"
+                        for k, _, _ in shown)
+        body += f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
+    body += "<tr class='ref'><th>person (held-out)</th>" + "".join(
+        f"<td>{_fmt(reference.get(k)) if k in reference else ''}</td>" for k, _, _ in shown) + "</tr>"
+    return f"<table id='metrics'><tr><th>model</th>{head}</tr>{body}</table>"
+
+
+def _samples(eval_dir: Path, labels: list[str], n: int = 4) -> str:
+    per = {}
+    for label in labels:
+        path = eval_dir / "samples" / f"{label}.jsonl"
+        if path.exists():
+            per[label] = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    if not per:
+        return ""
+    first = next(iter(per.values()))
+    out = ""
+    for i, s in enumerate(first[:n]):
+        cols = "".join(f"<td><b>{html.escape(label)}</b><br>{html.escape(per[label][i]['answer'])}</td>"
+                       for label in per if i < len(per[label]))
+        out += (f"<h3>Q: {html.escape(s['question'])}</h3><table class='samples'><tr>"
+                f"<td><b>the person</b><br>{html.escape(s['reference'])}</td>{cols}</tr></table>")
+    return out
+
+
+def _pairwise_section(title: str, block: dict) -> str:
+    if not block or not block.get("win_rates"):
+        return ""
+    rows = "".join(f"<tr><th>{html.escape(m)}</th><td>{_fmt(w['win_rate'])}</td><td>[{_fmt(w['ci_low'])}, "
+                   f"{_fmt(w['ci_high'])}]</td><td>{_fmt(block.get('bradley_terry', {}).get(m, {}).get('strength'))}"
+                   f"</td></tr>" for m, w in block["win_rates"].items())
+    notes = ", ".join(f"{k.replace('_', ' ')}: {block[k]}" for k in
+                      ("votes", "pairs", "ties", "flips_counted_as_ties", "unreadable_verdicts") if k in block)
+    return (f"<h2>{title}</h2><p>{html.escape(notes)}</p><table><tr><th>model</th><th>win rate</th>"
+            f"<th>95% interval</th><th>Bradley–Terry strength</th></tr>{rows}</table>")
+
+
+def write_report(ws, results: dict, persona) -> Path:
+    """eval/report.html with its PNG plots beside it in eval/plots/."""
+    from doppel.evaluate import plots
+    from doppel.workspace import atomic_write_text
+
+    rows = with_pairwise(results)
+    out = ws.eval / "plots"
+    last = [m for m in rows if m not in ("base", "prompted")][-1:] or list(rows)[-1:]
+    images = [plots.perplexity_plot(rows, out), plots.likeness_plot(results.get("likeness_distributions", {}), out),
+              *(plots.phrases_plot(rows, m, out) for m in last), plots.loss_plot(ws.models, out)]
+    figs = "".join(f"<img src='plots/{name}' alt='{name}'>" for name in images if name)
+    ref = results.get("reference", {})
+    auc = ref.get("classifier_cv_auc")
+    verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in [verdict(rows), *stage_verdicts(rows)] if v)
+    phrases = "".join(f"<li><b>{html.escape(m)}</b>: " + html.escape(", ".join(
+        f"“{p['phrase']}” ×{p['ratio']}" for p in (r.get("overused_phrases") or [])[:5]) or "none") + "</li>"
+        for m, r in rows.items())
+    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Doppel report: {html.escape(persona.name)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse;margin:1rem 0}}
+td,th{{border:1px solid #ccc;padding:.35rem .6rem;text-align:right;vertical-align:top}}.best{{background:#c8f0c8;font-weight:bold}}
+.ref td,.ref th{{color:#777}}.samples td{{text-align:left;width:16rem}}img{{max-width:48%;margin:.5rem}}</style></head><body>
+<h1>How close is the model to {html.escape(persona.name)}?</h1>
+<h2>Verdict</h2><ul id="verdicts">{verdicts}</ul>
+<h2>Every model × metric</h2><p>Best value per column in green. Person-likeness: mean probability from a
+character 2–4-gram classifier (the person's real answers against the base model's answers to the same
+questions), scaled so the person's own held-out answers score 1.0; its cross-validated AUC is
+<b id="auc">{_fmt(auc)}</b>{' — a weak classifier, read person-likeness with care' if auc is not None and auc < 0.75 else ''}.
+Delta: Burrows' Delta over the most frequent words against the person's held-out text (0 = the person).
+Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).</p>
+{_table(rows, ref)}
+<h2>Plots</h2>{figs}
+<h2>Over-used phrases (rate in answers ÷ rate in the person's text)</h2><ul>{phrases}</ul>
+{_pairwise_section("LLM judge: which sounds more like the person?", results.get("judge") or {})}
+{_pairwise_section("Human A/B votes", results.get("human") or {})}
+<h2>Sample answers, side by side</h2>{_samples(ws.eval, list(rows))}
+<h2>Settings</h2><pre>{html.escape(json.dumps({"generation": results.get("generation"), "heldout": results.get("heldout")}, indent=1))}</pre>
+</body></html>"""
+    path = ws.eval / "report.html"
+    atomic_write_text(path, doc)
+    return path

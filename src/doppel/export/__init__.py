@@ -1,1 +1,1 @@
-"""Export: merged Hugging Face folders (and, later, GGUF and Modelfiles)."""
+"""Export: merged HF folder, adapter bundle, GGUF files with the quantization parity gate, Modelfile, model card."""

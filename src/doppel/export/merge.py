@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doppel.modeling.loading import ModelSource, load_model
+from doppel.modeling.loading import ModelSource, load_model, untie_if_diverged
 from doppel.modeling.tokenizer import end_of_turn_ids
 from doppel.workspace import atomic_dir
 
@@ -15,6 +15,7 @@ def merge_to_folder(src: ModelSource, folder: Path, dtype: str = "auto") -> dict
     model, tokenizer = load_model(src, device="cpu", dtype=dtype)
     if src.adapter:
         model = model.merge_and_unload()
+        untie_if_diverged(model)
     model.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     with atomic_dir(folder) as tmp:

@@ -54,3 +54,26 @@ def stream_reply(model, tokenizer, messages: list[dict], settings: GenerationSet
     thread.start()
     yield from streamer
     thread.join()
+
+
+def generate_with_finish(model, tokenizer, prompt_ids: list[int], settings: GenerationSettings,
+                         seed: int | None = None) -> tuple[str, str, int]:
+    """(reply text, "stop" or "length", generated token count) for an already tokenized prompt."""
+    import torch
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    ids = torch.tensor([prompt_ids], device=model.device)
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **_kwargs(tokenizer, settings))
+    new = out[0, ids.shape[1]:].tolist()
+    stops = set(end_of_turn_ids(tokenizer))
+    finish = "stop" if new and new[-1] in stops else "length"
+    if finish == "stop":
+        new = new[:-1]
+    return tokenizer.decode(new, skip_special_tokens=True).strip(), finish, len(new) + (finish == "stop")
+
+
+def generation_kwargs(tokenizer, settings: GenerationSettings) -> dict:
+    """The keyword arguments `model.generate` gets for these settings (stops at end of turn)."""
+    return _kwargs(tokenizer, settings)

@@ -30,6 +30,14 @@ def base_identity(name: str, model_config, tokenizer) -> dict:
             "vocab_sha256": _sha(vocab)}
 
 
+def identity_of(name: str) -> dict:
+    """The identity of a base model as stored (its config and tokenizer), before any change a
+    training run makes to it such as added chat tokens."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    return base_identity(name, AutoConfig.from_pretrained(name), AutoTokenizer.from_pretrained(name))
+
+
 def write_identity(folder: Path, identity: dict) -> None:
     from doppel.workspace import atomic_write_json
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from doppel.errors import UserError
 
 # Newest first: what `chat` and `serve` pick when no model is named.
-MODEL_ORDER = ("export", "sft", "cpt", "pretrain")
+MODEL_ORDER = ("export", "pref", "sft", "cpt", "pretrain")
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,21 @@ class ModelSource:
     label: str  # "base", "cpt", "sft", "merged", ...
     path: str  # a folder or hub name with weights (and tokenizer)
     adapter: str | None = None  # a PEFT adapter folder applied on top of `path`
+    # Adapters merged into `path` first, in order (e.g. the SFT adapter under a DPO one).
+    pre_adapters: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return f"{self.path} + adapter {self.adapter}" if self.adapter else self.path
+        parts = [self.path, *(f"merged adapter {a}" for a in self.pre_adapters)]
+        if self.adapter:
+            parts.append(f"adapter {self.adapter}")
+        return " + ".join(parts)
 
 
 def write_meta(stage_dir: Path, run_root: Path, kind: str, folder: str, base: str | None, **extra) -> None:
     from doppel.workspace import atomic_write_json
 
+    if "pre_adapters" in extra:
+        extra["pre_adapters"] = [_relative(a, run_root) for a in extra["pre_adapters"]]
     atomic_write_json(stage_dir / "meta.json", {
         "type": kind, "path": folder, "base": _relative(base, run_root), **extra})
 
@@ -63,7 +70,8 @@ def stage_model(run_root: Path, stage: str, label: str | None = None) -> ModelSo
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     folder = str(run_root / "models" / stage / meta["path"])
     if meta["type"] == "adapter":
-        return ModelSource(label or stage, _absolute(meta["base"], run_root), adapter=folder)
+        pre = tuple(_absolute(a, run_root) for a in meta.get("pre_adapters", []))
+        return ModelSource(label or stage, _absolute(meta["base"], run_root), adapter=folder, pre_adapters=pre)
     return ModelSource(label or stage, folder)
 
 
@@ -92,10 +100,40 @@ def load_model(src: ModelSource, device: str = "cpu", dtype: str = "auto", train
 
         from doppel.modeling.identity import base_identity, check_identity
 
-        base_tokenizer = AutoTokenizer.from_pretrained(src.path)
-        check_identity(Path(src.adapter), base_identity(src.path, model.config, base_tokenizer))
+        found = base_identity(src.path, model.config, AutoTokenizer.from_pretrained(src.path))
+        for pre in src.pre_adapters:
+            check_identity(Path(pre), found)
+            _fit_vocabulary(model, pre)
+            model = PeftModel.from_pretrained(model, pre).merge_and_unload()
+        check_identity(Path(src.adapter), found)
+        _fit_vocabulary(model, src.adapter)
         model = PeftModel.from_pretrained(model, src.adapter, is_trainable=trainable)
     model.to(device)
     if not trainable:
         model.eval()
     return model, tokenizer
+
+
+def _fit_vocabulary(model, adapter: str) -> None:
+    """Grow the base's embeddings to an adapter's vocabulary (chat tokens added in training)."""
+    from transformers import AutoTokenizer
+
+    size = len(AutoTokenizer.from_pretrained(adapter))
+    if size > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(size)
+
+
+def untie_if_diverged(model) -> None:
+    """Mark embeddings untied when a merge left the input embedding and the head different.
+
+    Training new tokens updates the embedding and the head as separate copies; saved with
+    `tie_word_embeddings=True`, the head would be dropped and rebuilt from the embedding.
+    """
+    import torch
+
+    emb, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if head is None or emb.weight is head.weight or not getattr(model.config, "tie_word_embeddings", False):
+        return
+    if emb.weight.shape == head.weight.shape and torch.equal(emb.weight, head.weight):
+        return
+    model.config.tie_word_embeddings = False

@@ -85,3 +85,14 @@ def end_of_turn_ids(tokenizer) -> list[int]:
     if isinstance(tid, int) and tid != tokenizer.unk_token_id:
         ids.add(tid)
     return sorted(i for i in ids if i is not None)
+
+
+def inference_template(template: str) -> str:
+    """The chat template without transformers' `{% generation %}` training markers.
+
+    Those markers only tell the trainer which tokens are the assistant's; other Jinja
+    engines (llama.cpp, llama-cpp-python) do not know the tag and would refuse the template.
+    """
+    import re
+
+    return re.sub(r"\{%-?\s*(end)?generation\s*-?%\}", "", template)

@@ -1,1 +1,1 @@
-"""Serve: the chat REPL (and, later, the HTTP server and web page)."""
+"""Serve: the chat REPL, the OpenAI-compatible HTTP server and its web chat page, over transformers or llama.cpp."""

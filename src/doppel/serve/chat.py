@@ -1,4 +1,7 @@
-"""The chat REPL: streams the model's replies, keeps the conversation, /reset and /exit."""
+"""The chat REPL: streams the model's replies, keeps the conversation, /reset and /exit.
+
+It talks to an engine (`doppel.serve.engines`), so transformers and GGUF models chat alike.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,12 @@ import sys
 from typing import TextIO
 
 from doppel.config import GenerationSettings
-from doppel.modeling.generation import stream_reply
+from doppel.serve.engines import Engine, Finish
 
 HELP = "Type a message. /reset starts a new conversation, /exit (or Ctrl-D) leaves."
 
 
-def repl(model, tokenizer, system_prompt: str, settings: GenerationSettings, name: str,
+def repl(engine: Engine, system_prompt: str, settings: GenerationSettings, name: str,
          stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     """Run the loop until /exit or end of input; returns the number of replies given."""
     history: list[dict] = [{"role": "system", "content": system_prompt}]
@@ -36,7 +39,9 @@ def repl(model, tokenizer, system_prompt: str, settings: GenerationSettings, nam
         history.append({"role": "user", "content": text})
         stdout.write(f"{name}> ")
         pieces = []
-        for piece in stream_reply(model, tokenizer, history, settings):
+        for piece in engine.stream(engine.chat_ids(history), settings):
+            if isinstance(piece, Finish):
+                continue
             pieces.append(piece)
             stdout.write(piece)
             stdout.flush()

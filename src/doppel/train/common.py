@@ -53,9 +53,21 @@ def pack_blocks(texts: list[str], tokenizer, seq_len: int) -> tuple[list[dict], 
     return blocks, stats
 
 
-def trainer_kwargs(cfg: TrainStage, env: TrainEnv) -> dict:
-    """Keyword arguments shared by transformers' TrainingArguments and TRL's configs."""
-    return dict(
+def trainer_kwargs(cfg: TrainStage, env: TrainEnv, has_eval: bool = False) -> dict:
+    """Keyword arguments shared by transformers' TrainingArguments and TRL's configs.
+
+    With held-out data and `eval_steps`, the held-out loss is measured periodically; with
+    early stopping the best checkpoint (lowest held-out loss) is the one kept.
+    """
+    evaluate = has_eval and cfg.eval_steps > 0
+    extra: dict = {}
+    if evaluate:
+        extra.update(eval_strategy="steps", eval_steps=cfg.eval_steps, per_device_eval_batch_size=cfg.batch_size)
+        if cfg.early_stopping_patience:
+            # The Trainer can only reload the best model from a saved checkpoint.
+            extra.update(load_best_model_at_end=True, metric_for_best_model="eval_loss",
+                         greater_is_better=False, save_steps=cfg.eval_steps)
+    base = dict(
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
@@ -67,7 +79,7 @@ def trainer_kwargs(cfg: TrainStage, env: TrainEnv) -> dict:
         logging_steps=cfg.logging_steps,
         logging_first_step=True,
         save_strategy="steps",
-        save_steps=cfg.save_steps,
+        save_steps=extra.get("save_steps", cfg.save_steps),
         save_total_limit=cfg.save_total_limit,
         report_to=[],
         use_cpu=env.device == "cpu",
@@ -76,6 +88,50 @@ def trainer_kwargs(cfg: TrainStage, env: TrainEnv) -> dict:
         data_seed=env.seed,
         dataloader_num_workers=0,
     )
+    return base | extra
+
+
+def callbacks(cfg: TrainStage, stage_dir: Path) -> list:
+    """TensorBoard event files in the stage folder, and early stopping when configured."""
+    from transformers import EarlyStoppingCallback
+
+    found: list = []
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        found.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(stage_dir / "tensorboard"))))
+    except ImportError:
+        pass  # tensorboard is a dependency; a trimmed install still trains
+    if cfg.early_stopping_patience and cfg.eval_steps:
+        # Changes smaller than this are noise on small held-out sets, not improvement.
+        found.append(EarlyStoppingCallback(cfg.early_stopping_patience, early_stopping_threshold=1e-4))
+    return found
+
+
+def plot_losses(history: list[dict], path: Path) -> bool:
+    """Training (and held-out) loss against step as a PNG; False when matplotlib is absent."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    train = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    held = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    for points, label in ((train, "training loss"), (held, "held-out loss")):
+        if points:
+            ax.plot(*zip(*points), label=label, marker="." if len(points) < 30 else None)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
 
 
 def checkpoint_dir(stage_dir: Path, run_key: str) -> tuple[Path, str | None]:
@@ -104,11 +160,18 @@ def checkpoint_dir(stage_dir: Path, run_key: str) -> tuple[Path, str | None]:
     return ckpt, (str(complete[-1]) if complete else None)
 
 
-def lora_config(settings: LoraSettings):
+def lora_config(settings: LoraSettings, modules_to_save: list[str] | None = None):
+    """LoRA on the configured modules; `modules_to_save` are trained in full (e.g. embeddings).
+
+    New chat-template tokens are trained through the whole embedding and head
+    (`modules_to_save`) rather than PEFT's `trainable_token_indices`: TRL's fused LM head reads
+    `lm_head.bias`, which PEFT's trainable-tokens wrapper of a tied head does not expose.
+    """
     from peft import LoraConfig
 
     return LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=settings.target_modules, task_type="CAUSAL_LM")
+                      target_modules=settings.target_modules, task_type="CAUSAL_LM",
+                      modules_to_save=modules_to_save or None)
 
 
 def save_trained(trainer, tokenizer, folder: Path, base_identity: dict | None = None) -> None:
@@ -125,22 +188,25 @@ def save_trained(trainer, tokenizer, folder: Path, base_identity: dict | None = 
             write_identity(tmp, base_identity)
 
 
-def losses(trainer) -> list[dict]:
-    return [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+def losses(history: list[dict]) -> list[dict]:
+    return [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
 
 
-def finish_training(trainer, stage_dir: Path, resumed_from: str | None) -> dict:
+def finish_training(state, stage_dir: Path, resumed_from: str | None) -> dict:
     """Write the log history, drop the resume checkpoints, return the run's summary numbers.
 
     Called after the final model is saved: checkpoints only serve to resume an interrupted
     run, and a later forced rerun must train afresh rather than resume at the last step.
     """
-    history = trainer.state.log_history
+    history = state.log_history
     atomic_write_json(stage_dir / "log_history.json", history)
     shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
-    curve = losses(trainer)
+    plot_losses(history, stage_dir / "loss.png")
+    curve = losses(history)
+    held = [h["eval_loss"] for h in history if "eval_loss" in h]
     return {
-        "steps": trainer.state.global_step,
+        "best_heldout_loss": min(held) if held else None,
+        "steps": state.global_step,
         "resumed_from_checkpoint": Path(resumed_from).name if resumed_from else None,
         "first_loss": curve[0]["loss"] if curve else None,
         "last_loss": curve[-1]["loss"] if curve else None,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from doppel.config import CPTConfig
-from doppel.modeling.identity import base_identity
-from doppel.modeling.loading import ModelSource, write_meta
+from doppel.modeling.identity import identity_of
+from doppel.modeling.loading import ModelSource, load_model, untie_if_diverged, write_meta
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import TrainEnv, checkpoint_dir, finish_training, pack_blocks, save_trained, trainer_kwargs
-from doppel.train.methods import prepare
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks, save_trained,
+                                 trainer_kwargs)
+from doppel.train.methods import ADAPTER_METHODS, check_method, prepare
 from doppel.workspace import StageResult, Workspace, atomic_dir
 
 
@@ -15,27 +16,43 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     from transformers import Trainer, TrainingArguments, default_data_collator
 
     stage_dir = ws.model_dir("cpt")
-    model, tokenizer = prepare(base, cfg.method, cfg.lora, cfg.train_last_layers, env.device)
+    check_method(cfg.method, env.device, "train.cpt")
+    prepared = prepare(base, cfg.method, cfg.lora, cfg.train_last_layers, env.device)
+    model, tokenizer = prepared.model, prepared.tokenizer
     chunks = read_jsonl(ws.data / "cpt" / "train.jsonl", TextChunk)
     blocks, packing = pack_blocks([c.full_text() for c in chunks], tokenizer, cfg.seq_len)
 
+    held_path = ws.data / "heldout" / "text.jsonl"
+    held = read_jsonl(held_path, TextChunk) if cfg.eval_steps and held_path.exists() else []
+    eval_blocks = pack_blocks([c.full_text() for c in held], tokenizer, cfg.seq_len)[0] if held else None
+
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
-    args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env))
-    trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=default_data_collator)
+    args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env, has_eval=bool(held)))
+    trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
+                      data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir))
     trainer.train(resume_from_checkpoint=resume_from)
+    state = trainer.state
 
     outputs = [stage_dir / "model", stage_dir / "meta.json"]
-    if cfg.method == "lora":
-        # Later stages build on a full model, so the adapter is merged here and kept too.
-        save_trained(trainer, tokenizer, stage_dir / "adapter",
-                     base_identity(base.path, model.config, tokenizer))
+    if cfg.method in ADAPTER_METHODS:
+        # Later stages build on a full model, so the adapter is merged and kept too. A QLoRA
+        # adapter is merged into the base reloaded in 16 bits, never into the 4-bit one.
+        save_trained(trainer, tokenizer, stage_dir / "adapter", identity_of(base.path))
+        if cfg.method == "qlora":
+            del trainer, model
+            merge_src = ModelSource("cpt", base.path, adapter=str(stage_dir / "adapter"))
+            merged, _ = load_model(merge_src, device=env.device, dtype="bfloat16")
+            merged = merged.merge_and_unload()
+        else:
+            merged = trainer.model.merge_and_unload()
+        untie_if_diverged(merged)
         with atomic_dir(stage_dir / "model") as tmp:
-            trainer.model.merge_and_unload().save_pretrained(tmp)
+            merged.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
         outputs.append(stage_dir / "adapter")
     else:
         save_trained(trainer, tokenizer, stage_dir / "model")
-    summary = finish_training(trainer, stage_dir, resume_from)
+    summary = finish_training(state, stage_dir, resume_from)
     summary.update(method=cfg.method, packing=packing, base=base.describe())
     write_meta(stage_dir, ws.root, "full", "model", base.path, method=cfg.method)
     return StageResult(summary, outputs)

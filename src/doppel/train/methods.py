@@ -3,6 +3,8 @@ base, or only the last layers and the head ("freeze", the transfer-learning reci
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from doppel.config import LoraSettings
 from doppel.errors import UserError
 from doppel.modeling.loading import ModelSource, load_model
@@ -54,18 +56,65 @@ def freeze_all_but_last(model, n_layers: int) -> list[str]:
     return trainable
 
 
-def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int, device: str):
-    """(model ready to train, tokenizer) for `method` on `base`."""
+def untrained_rows(model, ids: list[int]) -> list[int]:
+    """Ids whose input-embedding rows look untrained: far smaller than a typical row.
+
+    Base models often reserve chat tokens whose rows were never updated (near zero).
+    """
+    import torch
+
+    weight = model.get_input_embeddings().weight
+    norms = weight.detach().float().norm(dim=-1)
+    floor = 0.05 * float(torch.median(norms))
+    return [i for i in ids if float(norms[i]) < floor]
+
+
+def embedding_modules(model) -> list[str]:
+    """Names (as PEFT matches them) of the input embedding and the output head."""
+    wanted = {id(model.get_input_embeddings()), id(model.get_output_embeddings())}
+    return sorted({name.split(".")[-1] for name, module in model.named_modules() if id(module) in wanted})
+
+
+@dataclass
+class Prepared:
+    model: object
+    tokenizer: object
+    added_tokens: list[int] = field(default_factory=list)  # added to the vocabulary in this run
+    untrained: list[int] = field(default_factory=list)  # template tokens whose rows start untrained
+    trained: list[int] = field(default_factory=list)  # token rows this method updates
+
+
+def _template(model, tokenizer, choice: str) -> tuple[list[int], list[int]]:
+    """Apply the chat template choice; (added ids, untrained template token ids)."""
+    from doppel.modeling.templates import apply_template, template_token_ids
+
+    keep = choice == "auto" and tokenizer.chat_template and "generation" in tokenizer.chat_template
+    added = [] if keep else apply_template(tokenizer, model, "chatml" if choice == "auto" else choice)
+    used = list(template_token_ids(tokenizer).values())
+    return added, sorted(set(added) | set(untrained_rows(model, used)))
+
+
+def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int, device: str,
+            template: str | None = None, train_new_tokens: bool = True) -> Prepared:
+    """The model ready to train for `method` on `base`, with the chat template applied if given."""
     if method == "qlora":
         model, tokenizer = load_4bit(base)
     else:
         model, tokenizer = load_model(base, device=device, dtype="float32", trainable=True)
+    added, untrained = _template(model, tokenizer, template) if template else ([], [])
+    trained: list[int] = []
     if method in ADAPTER_METHODS:
         from peft import get_peft_model
 
         from doppel.train.common import lora_config
 
-        model = get_peft_model(model, lora_config(lora))
+        save = embedding_modules(model) if untrained and train_new_tokens else []
+        trained = list(range(len(tokenizer))) if save else []
+        model = get_peft_model(model, lora_config(lora, save))
     elif method == "freeze":
         freeze_all_but_last(model, last_layers)
-    return model, tokenizer
+        tied = model.get_input_embeddings().weight is model.get_output_embeddings().weight
+        trained = list(range(len(tokenizer))) if tied else []
+    else:
+        trained = list(range(len(tokenizer)))
+    return Prepared(model, tokenizer, added, untrained, trained)

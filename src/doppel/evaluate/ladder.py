@@ -1,0 +1,119 @@
+"""The models of the ladder and their answers: base, prompted base, every trained stage.
+
+Each model is loaded once; it scores held-out text and answers, answers the held-out
+questions in sampling rounds (until its pool reaches the word count Delta needs), and
+answers the identity probes. The base model also answers training questions: the
+"not the person" side of the person-likeness classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from doppel.config import EvalConfig, PersonaConfig
+from doppel.evaluate.generate import generate_answers
+from doppel.evaluate.perplexity import answer_perplexity, text_perplexity
+from doppel.metrics.identity import Probe
+from doppel.modeling.loading import ModelSource, load_model, stage_model
+
+# Later training stages are evaluated when their folders exist (named by the training recipes).
+LATER_STAGES = ("pref", "preference", "dpo", "orpo", "kto", "cpo", "simpo", "rl", "grpo")
+
+
+@dataclass
+class ModelRun:
+    label: str
+    describe: str
+    row: dict = field(default_factory=dict)  # perplexities
+    answers: list[dict] = field(default_factory=list)  # {"q": index, "round": r, "answer": text}
+    probes: list[str] = field(default_factory=list)
+    classifier_answers: list[str] = field(default_factory=list)
+
+
+def later_models(run_root, known: list[ModelSource]) -> list[ModelSource]:
+    labels = {m.label for m in known}
+    return [src for name in LATER_STAGES if name not in labels
+            for src in [stage_model(run_root, name)] if src is not None]
+
+
+class Prompter:
+    """Builds each model's conversation for a question: plain, or with retrieved examples."""
+
+    def __init__(self, persona: PersonaConfig, passages: list[str], examples: int):
+        self.system = persona.prompt()
+        self.passages = passages
+        self.examples = examples
+        self._retriever = None
+        if passages and examples:
+            from doppel.retrieval import Retriever
+
+            self._retriever = Retriever(passages)
+
+    def retrieve(self, question: str, k: int) -> list[str]:
+        """The k passages most relevant to the question, topped up with evenly spread ones
+        (examples of the voice help even when no passage shares a word with the question)."""
+        if self._retriever is None or k <= 0:
+            return []
+        picked = [i for i, _ in self._retriever.top(question, k)]
+        step = max(1, len(self.passages) // k)
+        for i in range(0, len(self.passages), step):
+            if len(picked) >= k:
+                break
+            if i not in picked:
+                picked.append(i)
+        return [self.passages[i] for i in picked]
+
+    def plain(self, question: str) -> list[dict]:
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": question}]
+
+    def prompted(self, question: str) -> list[dict]:
+        shots = [" ".join(p.split()[:70]) for p in self.retrieve(question, self.examples)]
+        if not shots:
+            return self.plain(question)
+        system = self.system + "\n\nThings you have said before, to show how you talk:\n" + \
+            "\n".join(f"- {s}" for s in shots)
+        return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def _rounds(model, tok, convs: list[list[dict]], cfg: EvalConfig, seed: int) -> list[dict]:
+    out: list[dict] = []
+    words = 0
+    for r in range(cfg.max_rounds):
+        replies = generate_answers(model, tok, convs, cfg.generation, seed + 1000 * r, cfg.batch_size)
+        out += [{"q": i, "round": r, "answer": a} for i, a in enumerate(replies)]
+        words += sum(len(a.split()) for a in replies)
+        if words >= cfg.min_words or not convs:
+            break
+    return out
+
+
+def answer_ladder(models: list[ModelSource], cfg: EvalConfig, prompter: Prompter, texts: list[str],
+                  dialogues: list[list[dict]], questions: list[str], probes: list[Probe],
+                  classifier_questions: list[str], device: str, seed: int,
+                  progress=lambda label: None) -> list[ModelRun]:
+    """Every model's perplexities and answers; the prompted baseline follows the base model."""
+    runs: list[ModelRun] = []
+    for src in models:
+        progress(src.label)
+        model, tok = load_model(src, device=device)
+        variants = [(src.label, prompter.plain)]
+        if src.label == "base" and cfg.prompted_baseline and prompter.examples:
+            variants.append(("prompted", prompter.prompted))
+        for label, build in variants:
+            run = ModelRun(label, src.describe() + (" + persona prompt with retrieved examples"
+                                                     if label == "prompted" else ""))
+            # The prompt does not change the weights' score on plain text: the prompted row has none.
+            run.row["heldout_perplexity"] = None if label == "prompted" else \
+                text_perplexity(model, tok, texts, cfg.batch_size)["perplexity"]
+            convs = [build(d[-2]["content"]) + [d[-1]] for d in dialogues]
+            run.row["heldout_answer_perplexity"] = answer_perplexity(model, tok, convs, cfg.batch_size)["perplexity"]
+            run.answers = _rounds(model, tok, [build(q) for q in questions], cfg, seed)
+            if probes:
+                run.probes = generate_answers(model, tok, [build(p.question) for p in probes],
+                                              cfg.generation, seed + 7, cfg.batch_size)
+            if label == "base":
+                run.classifier_answers = generate_answers(model, tok, [build(q) for q in classifier_questions],
+                                                          cfg.generation, seed + 11, cfg.batch_size)
+            runs.append(run)
+        del model
+    return runs

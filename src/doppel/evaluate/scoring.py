@@ -1,0 +1,65 @@
+"""Text metrics for every model of the ladder, against the person's own held-out words."""
+
+from __future__ import annotations
+
+from doppel.config import PersonaConfig
+from doppel.evaluate.ladder import ModelRun
+from doppel.metrics.delta import DeltaProfile
+from doppel.metrics.diversity import diversity_report, overused_phrases
+from doppel.metrics.identity import Probe, identity_accuracy
+from doppel.metrics.likeness import PersonClassifier, person_likeness
+from doppel.metrics.phrases import phrase_rate
+
+
+def fit_classifier(person: list[str], base_answers: list[str], seed: int) -> PersonClassifier | None:
+    """The person's real answers against the base model's answers to the same training questions."""
+    pairs = [(p, b) for p, b in zip(person, base_answers) if p.strip() and b.strip()]
+    if len(pairs) < 4:
+        return None
+    return PersonClassifier(seed=seed).fit([p for p, _ in pairs], [b for _, b in pairs])
+
+
+def score_runs(runs: list[ModelRun], persona: PersonaConfig, references: list[str], person_text: list[str],
+               delta_reference: list[str], probes: list[Probe], clf: PersonClassifier | None) -> dict:
+    """Per model label: the metric row (held-out perplexities from the run included)."""
+    person_pool = references + person_text
+    profile = DeltaProfile.build(person_pool, delta_reference)
+    rows = {}
+    for run in runs:
+        texts = [a["answer"] for a in run.answers]
+        row = {"model": run.describe, **run.row}
+        if clf is not None:
+            pl = person_likeness(clf, texts, references)
+            row["person_likeness"] = pl["person_likeness"]
+            row["person_probability"] = pl["raw_probability"]
+            row["_likeness_distribution"] = pl["probabilities"]
+        else:
+            row["person_likeness"] = None
+        d = profile.delta(texts)
+        row["delta"], row["delta_pooled_words"] = d["delta"], d["pooled_words"]
+        div = diversity_report(texts, person_pool)
+        row.update({k: div[k] for k in ("distinct_1", "distinct_2", "rep4", "distinct_1_ratio",
+                                        "distinct_2_ratio", "rep4_ratio", "matched_words")})
+        row["overused_phrases"] = overused_phrases(texts, person_pool, top=8)
+        row["catchphrases_per_1k_words"] = round(phrase_rate(texts, persona.catchphrases), 2)
+        if probes and run.probes:
+            ident = identity_accuracy(probes, run.probes, persona.name, persona.aliases)
+            row["identity_accuracy"], row["identity_reasons"] = ident["identity_accuracy"], ident["reasons"]
+        else:
+            row["identity_accuracy"] = None
+        row["answers"] = len(texts)
+        rows[run.label] = row
+    return rows
+
+
+def reference_row(persona: PersonaConfig, references: list[str], person_text: list[str],
+                  clf: PersonClassifier | None) -> dict:
+    """The person's own held-out answers, scored the same way (the targets of each ratio)."""
+    row = {"catchphrases_per_1k_words": round(phrase_rate(references, persona.catchphrases), 2),
+           "answers": len(references), "person_likeness": 1.0 if clf is not None else None,
+           "delta": 0.0}
+    if clf is not None:
+        row["classifier_cv_auc"] = clf.cv_auc
+        row["classifier_training"] = {"person": clf.n_person, "base": clf.n_other}
+        row["_likeness_distribution"] = [round(p, 4) for p in clf.proba(references)]
+    return row

@@ -1,0 +1,185 @@
+"""Writing a Hugging Face folder (Llama, Mistral or Qwen2) as GGUF with the `gguf` package.
+
+llama.cpp's own converter rejects tokenizers it has not seen before (it fingerprints the
+pre-tokenizer), so a tokenizer trained by Doppel could not be exported with it. This module
+writes the file directly: hyper-parameters, every tensor (f32, f16 or bf16), and the whole
+tokenizer — vocabulary, merges, token types, BOS/EOS/end-of-turn/pad ids and the chat
+template — so the GGUF tokenizes, formats chats and stops exactly like the HF model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from doppel.errors import UserError
+from doppel.export.gguf_vocab import add_tokenizer
+
+FLOAT_TYPES = ("f32", "f16", "bf16")
+
+
+@dataclass(frozen=True)
+class Arch:
+    """How one HF architecture maps onto a llama.cpp architecture."""
+
+    gguf_name: str
+    # llama.cpp's "llama" graph rotates adjacent pairs, HF's Llama rotates halves: q and k
+    # rows are reordered so both compute the same thing. Qwen2 uses the halves layout in both.
+    permute_qk: bool
+
+
+ARCHS = {
+    "LlamaForCausalLM": Arch("llama", True),
+    "MistralForCausalLM": Arch("llama", True),
+    "Qwen2ForCausalLM": Arch("qwen2", False),
+}
+
+
+def _config(folder: Path) -> dict:
+    path = folder / "config.json"
+    if not path.exists():
+        raise UserError(f"{folder} has no config.json; export needs a Hugging Face model folder "
+                        f"(run 'doppel export RUN_DIR' after training)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def architecture(cfg: dict, folder: Path) -> Arch:
+    names = cfg.get("architectures") or []
+    for name in names:
+        if name in ARCHS:
+            return ARCHS[name]
+    raise UserError(f"{folder}: architecture {names or '(none)'} cannot be written as GGUF by Doppel; "
+                    f"supported are {', '.join(ARCHS)}. Export the merged folder and use llama.cpp's "
+                    f"convert_hf_to_gguf.py for other architectures")
+
+
+def _rope_theta(cfg: dict, folder: Path) -> float:
+    params = cfg.get("rope_parameters") or {}
+    scaling = cfg.get("rope_scaling") or {}
+    kind = params.get("rope_type") or scaling.get("rope_type") or scaling.get("type") or "default"
+    if kind != "default":
+        raise UserError(f"{folder}/config.json: rope scaling '{kind}' is not supported by Doppel's GGUF "
+                        f"writer; only the default rotary embedding is")
+    return float(params.get("rope_theta") or cfg.get("rope_theta") or 10000.0)
+
+
+def add_hyperparameters(writer, cfg: dict, folder: Path) -> None:
+    heads = cfg["num_attention_heads"]
+    kv_heads = cfg.get("num_key_value_heads") or heads
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // heads
+    writer.add_context_length(cfg.get("max_position_embeddings", 2048))
+    writer.add_embedding_length(cfg["hidden_size"])
+    writer.add_block_count(cfg["num_hidden_layers"])
+    writer.add_feed_forward_length(cfg["intermediate_size"])
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_rope_dimension_count(head_dim)
+    if head_dim * heads != cfg["hidden_size"]:
+        writer.add_key_length(head_dim)
+        writer.add_value_length(head_dim)
+    writer.add_rope_freq_base(_rope_theta(cfg, folder))
+    writer.add_layer_norm_rms_eps(float(cfg.get("rms_norm_eps", 1e-6)))
+    writer.add_vocab_size(cfg["vocab_size"])
+
+
+def permute_rows(w, n_head: int):
+    """Reorder each head's rows from halves layout (HF) to interleaved pairs (llama.cpp)."""
+    rows = w.shape[0]
+    per_head = rows // n_head
+    return w.reshape(n_head, 2, per_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def _to_gguf_array(arr, ftype: str):
+    """(data, raw_dtype) for one tensor: vectors stay f32, matrices take the file's type."""
+    import numpy as np
+    from gguf import GGMLQuantizationType
+    from gguf.quants import quantize
+
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if arr.ndim == 1 or ftype == "f32":
+        return arr, None
+    if ftype == "f16":
+        return arr.astype(np.float16), None
+    return quantize(arr, GGMLQuantizationType.BF16), GGMLQuantizationType.BF16
+
+
+def iter_weights(folder: Path):
+    """(name, float32 numpy array) for every tensor in the folder's safetensors files."""
+    import torch
+    from safetensors import safe_open
+
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise UserError(f"{folder} has no *.safetensors weights; save the model with "
+                        f"save_pretrained (safe_serialization is the default)")
+    for file in files:
+        with safe_open(str(file), framework="pt") as fh:
+            for name in fh.keys():
+                yield name, fh.get_tensor(name).to(torch.float32).numpy()
+
+
+def gguf_tensor_name(hf_name: str, name_map) -> str | None:
+    return name_map.get_name(hf_name, try_suffixes=(".weight", ".bias"))
+
+
+def add_tensors(writer, folder: Path, cfg: dict, arch: Arch, ftype: str) -> int:
+    """Add every tensor under its llama.cpp name; returns how many were written."""
+    import gguf
+
+    n_layers = cfg["num_hidden_layers"]
+    name_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH[arch.gguf_name.upper()], n_layers)
+    heads = cfg["num_attention_heads"]
+    kv_heads = cfg.get("num_key_value_heads") or heads
+    tied = cfg.get("tie_word_embeddings", False)
+    count = 0
+    for hf_name, arr in iter_weights(folder):
+        if hf_name == "lm_head.weight" and tied:
+            continue  # llama.cpp reuses token_embd when output.weight is absent
+        if hf_name.endswith("rotary_emb.inv_freq"):
+            continue  # recomputed from rope_freq_base
+        name = gguf_tensor_name(hf_name, name_map)
+        if name is None:
+            raise UserError(f"{folder}: tensor '{hf_name}' has no GGUF name for architecture "
+                            f"'{arch.gguf_name}'; this model variant is not supported")
+        if arch.permute_qk and hf_name.endswith("q_proj.weight"):
+            arr = permute_rows(arr, heads)
+        elif arch.permute_qk and hf_name.endswith("k_proj.weight"):
+            arr = permute_rows(arr, kv_heads)
+        data, raw = _to_gguf_array(arr, ftype)
+        writer.add_tensor(name, data, raw_dtype=raw)
+        count += 1
+    return count
+
+
+def write_gguf(folder: Path, out: Path, ftype: str = "f16", name: str | None = None,
+               tokenizer_folder: Path | None = None) -> dict:
+    """Write the HF model in `folder` as one GGUF file at `out` (atomically)."""
+    import gguf
+
+    if ftype not in FLOAT_TYPES:
+        raise UserError(f"GGUF float type '{ftype}' is not one of {', '.join(FLOAT_TYPES)}")
+    folder, out = Path(folder), Path(out)
+    cfg = _config(folder)
+    arch = architecture(cfg, folder)
+    tmp = out.with_name(f".{out.name}.tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(tmp), arch.gguf_name)
+    try:
+        writer.add_name(name or folder.name)
+        writer.add_file_type({"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
+                              "bf16": gguf.LlamaFileType.MOSTLY_BF16}[ftype])
+        add_hyperparameters(writer, cfg, folder)
+        vocab = add_tokenizer(writer, tokenizer_folder or folder, cfg["vocab_size"])
+        tensors = add_tensors(writer, folder, cfg, arch, ftype)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
+    tmp.replace(out)
+    return {"file": str(out), "type": ftype, "architecture": arch.gguf_name, "tensors": tensors,
+            "bytes": out.stat().st_size, **vocab}

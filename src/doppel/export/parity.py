@@ -1,0 +1,182 @@
+"""The quantization parity gate: each GGUF measured against the full-precision HF model.
+
+On held-out persona text: identical tokenization, perplexity ratio, mean KL divergence of
+the next-token distributions and top-1 agreement. On held-out questions: the GGUF's chat
+template must render the same prompt tokens, greedy answers must stop at the end-of-turn
+token whenever the HF model's do, and the answers' person-likeness must stay close to the
+HF model's. A file that breaks a threshold is marked failed, with every number kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from doppel.config import GenerationSettings, ParitySettings
+
+Scorer = Callable[[list[str]], float | None]
+
+
+@dataclass
+class Reference:
+    """What the HF model does on the gate's inputs, computed once for every GGUF."""
+
+    text_ids: list[list[int]]
+    logits: list  # per text: (n_tokens, vocab) float32 raw next-token logits
+    chat_ids: list[list[int]]
+    answers: list[str]
+    finishes: list[str]
+    nll: float
+    likeness: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _log_softmax(x):
+    import numpy as np
+
+    x = x.astype(np.float64)
+    x = x - x.max(axis=-1, keepdims=True)
+    return (x - np.log(np.exp(x).sum(axis=-1, keepdims=True))).astype(np.float32)
+
+
+def _mean_nll(logprobs_list, ids_list) -> float:
+    total, count = 0.0, 0
+    for lp, ids in zip(logprobs_list, ids_list):
+        for pos in range(len(ids) - 1):
+            total -= float(lp[pos, ids[pos + 1]])
+            count += 1
+    return total / max(count, 1)
+
+
+def reference(model, tokenizer, texts: list[str], prompts: list[list[dict]], cfg: ParitySettings,
+              scorer: Scorer | None) -> Reference:
+    import torch
+
+    from doppel.modeling.generation import generate_with_finish
+
+    text_ids = [tokenizer(t, add_special_tokens=False)["input_ids"][: cfg.max_tokens_per_text] for t in texts]
+    text_ids = [ids for ids in text_ids if len(ids) >= 2]
+    raw = []
+    with torch.no_grad():
+        for ids in text_ids:
+            raw.append(model(torch.tensor([ids], device=model.device)).logits[0].float().cpu().numpy())
+    chat_ids = [list(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True,
+                                                   return_dict=True)["input_ids"]) for p in prompts]
+    greedy = GenerationSettings(max_new_tokens=cfg.max_new_tokens, do_sample=False, repetition_penalty=1.0)
+    answers, finishes = [], []
+    for ids in chat_ids:
+        text, finish, _ = generate_with_finish(model, tokenizer, ids, greedy)
+        answers.append(text)
+        finishes.append(finish)
+    nll = _mean_nll([_log_softmax(r) for r in raw], text_ids)
+    ref = Reference(text_ids, raw, chat_ids, answers, finishes, nll)
+    ref.likeness = scorer(answers) if scorer and answers else None
+    return ref
+
+
+def _text_metrics(llm, ref: Reference) -> dict:
+    import numpy as np
+
+    from doppel.modeling.llamacpp import logits
+
+    kl_sum, agree, positions, max_diff, nll = 0.0, 0, 0, 0.0, 0.0
+    for ids, hf_raw in zip(ref.text_ids, ref.logits):
+        raw = logits(llm, ids)
+        p, q = _log_softmax(hf_raw), _log_softmax(raw)
+        max_diff = max(max_diff, float(np.abs(raw - hf_raw).max()))
+        kl_sum += float((np.exp(p) * (p - q)).sum())
+        agree += int((p.argmax(-1) == q.argmax(-1)).sum())
+        positions += len(ids)
+        nll -= sum(float(q[i, ids[i + 1]]) for i in range(len(ids) - 1))
+    count = sum(len(ids) - 1 for ids in ref.text_ids)
+    return {"ppl_ratio": math.exp(nll / max(count, 1) - ref.nll), "mean_kl": kl_sum / max(positions, 1),
+            "top1_agreement": agree / max(positions, 1), "max_abs_logit_diff": max_diff}
+
+
+def _generation(llm, ref: Reference, cfg: ParitySettings) -> tuple[list[str], list[str]]:
+    from doppel.modeling.llamacpp import stream_completion
+
+    answers, finishes = [], []
+    for ids in ref.chat_ids:
+        pieces, finish = [], "length"
+        for text, reason in stream_completion(llm, ids, cfg.max_new_tokens, temperature=0.0, top_p=1.0,
+                                              repeat_penalty=1.0):
+            pieces.append(text)
+            finish = reason or finish
+        answers.append("".join(pieces).strip())
+        finishes.append(finish)
+    return answers, finishes
+
+
+def measure(path, ref: Reference, texts: list[str], prompts: list[list[dict]], cfg: ParitySettings,
+            scorer: Scorer | None) -> dict:
+    """Every parity number of one GGUF file against the reference."""
+    from doppel.modeling.llamacpp import chat_tokens, load_gguf, tokenize
+
+    llm = load_gguf(path, n_ctx=max([len(i) for i in ref.text_ids] + [len(i) + cfg.max_new_tokens
+                                                                       for i in ref.chat_ids] + [64]) + 8,
+                    logits_all=True)
+    try:
+        plain = [tokenize(llm, t)[: cfg.max_tokens_per_text] for t in texts]
+        plain = [ids for ids in plain if len(ids) >= 2]
+        row = {"tokenization_equal": plain == ref.text_ids,
+               "chat_template_equal": [chat_tokens(llm, p) for p in prompts] == ref.chat_ids}
+        row.update(_text_metrics(llm, ref))
+        answers, finishes = _generation(llm, ref, cfg)
+    finally:
+        llm.close()
+    row["missed_stops"] = sum(h == "stop" and g != "stop" for h, g in zip(ref.finishes, finishes))
+    row["stops"] = sum(f == "stop" for f in finishes)
+    row["answers"] = answers
+    likeness = scorer(answers) if scorer and answers else None
+    row["likeness_ratio"] = (likeness / ref.likeness) if likeness is not None and ref.likeness else None
+    return row
+
+
+def verdict(row: dict, cfg: ParitySettings) -> list[str]:
+    """The thresholds a measured GGUF breaks (empty: it passes)."""
+    failures = []
+    if not row["tokenization_equal"]:
+        failures.append("tokenization differs from the HF tokenizer")
+    if not row["chat_template_equal"]:
+        failures.append("chat template renders different prompt tokens")
+    if row["missed_stops"]:
+        failures.append(f"{row['missed_stops']} answer(s) ran past the end-of-turn token")
+    if row["ppl_ratio"] > cfg.max_ppl_ratio:
+        failures.append(f"perplexity ratio {row['ppl_ratio']:.4f} > {cfg.max_ppl_ratio}")
+    if row["mean_kl"] > cfg.max_kl:
+        failures.append(f"mean KL {row['mean_kl']:.4f} > {cfg.max_kl}")
+    if row["top1_agreement"] < cfg.min_top1:
+        failures.append(f"top-1 agreement {row['top1_agreement']:.4f} < {cfg.min_top1}")
+    ratio = row.get("likeness_ratio")
+    if cfg.min_likeness_ratio is not None and ratio is not None and ratio < cfg.min_likeness_ratio:
+        failures.append(f"person-likeness ratio {ratio:.3f} < {cfg.min_likeness_ratio}")
+    return failures
+
+
+def run_gate(model, tokenizer, files: dict[str, str], texts: list[str], prompts: list[list[dict]],
+             cfg: ParitySettings, scorer: Scorer | None = None) -> dict:
+    """Measure every GGUF in `files` (name → path); each row gets `passed` and its `failures`."""
+    ref = reference(model, tokenizer, texts, prompts, cfg, scorer)
+    rows = {}
+    for name, path in files.items():
+        row = measure(path, ref, texts, prompts, cfg, scorer)
+        row["failures"] = verdict(row, cfg)
+        row["passed"] = not row["failures"]
+        rows[name] = _rounded(row)
+    return {"reference": {"perplexity": round(math.exp(ref.nll), 4), "texts": len(ref.text_ids),
+                          "tokens": sum(len(i) for i in ref.text_ids), "prompts": len(ref.chat_ids),
+                          "stops": sum(f == "stop" for f in ref.finishes), "likeness": ref.likeness,
+                          "answers": ref.answers},
+            "thresholds": cfg.model_dump(), "files": rows}
+
+
+def _rounded(row: dict) -> dict:
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+
+
+def pick(rows: dict[str, dict], sizes: dict[str, int]) -> str | None:
+    """The smallest file (in bytes) that passed the gate, or None when none did."""
+    passed = [name for name, row in rows.items() if row["passed"]]
+    return min(passed, key=lambda n: sizes[n]) if passed else None

@@ -1,0 +1,133 @@
+"""llama.cpp through llama-cpp-python: loading a GGUF, its stored chat template, logits, generation.
+
+The GGUF carries its own tokenizer and chat template; everything here reads them from the
+file, so what is measured (parity) and what is served is exactly what a user of the file
+gets in llama.cpp, Ollama or LM Studio.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from doppel.errors import UserError
+
+HOW_TO = "install it with: .venv/bin/pip install llama-cpp-python (it compiles llama.cpp, a few minutes)"
+
+
+def require_llama_cpp():
+    try:
+        import llama_cpp
+    except ImportError:
+        raise UserError(f"the llama.cpp backend needs the llama-cpp-python package; {HOW_TO}") from None
+    return llama_cpp
+
+
+def quiet() -> None:
+    """llama.cpp logs every tensor it loads or quantizes to stderr; keep errors only."""
+    import logging
+
+    require_llama_cpp()
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+
+
+def default_threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def cpu_has_amx() -> bool:
+    try:
+        return " amx_int8" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def micro_batch() -> int:
+    """Tokens llama.cpp evaluates per step. On CPUs with AMX, llama.cpp 0.3.36's batched kernels for
+    quantized weights crashed (segfault) on the machine Doppel was built on, while one token per
+    step works, so AMX CPUs get 1 (slower prompt reading, same results); DOPPEL_LLAMA_UBATCH overrides."""
+    value = os.environ.get("DOPPEL_LLAMA_UBATCH")
+    if value:
+        return max(1, int(value))
+    return 1 if cpu_has_amx() else 512
+
+
+def load_gguf(path: str | Path, n_ctx: int = 0, logits_all: bool = False, threads: int | None = None,
+              kv_f32: bool = False):
+    """A `llama_cpp.Llama` for the file; n_ctx 0 means the model's own context length.
+
+    llama.cpp keeps its attention cache in f16 by default; `kv_f32` keeps it in f32, so a
+    comparison with transformers measures the file and not the cache's rounding.
+    """
+    llama_cpp = require_llama_cpp()
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"GGUF file {path} does not exist; run 'doppel export RUN_DIR --gguf q8_0' first")
+    threads = threads or default_threads()
+    quiet()
+    cache = {"type_k": llama_cpp.GGML_TYPE_F32, "type_v": llama_cpp.GGML_TYPE_F32} if kv_f32 else {}
+    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=512, n_ubatch=micro_batch(),
+                           logits_all=logits_all,
+                           n_threads=threads, n_threads_batch=threads, verbose=False, **cache)
+
+
+def context_length(llm) -> int:
+    return int(llm.n_ctx())
+
+
+def add_bos(llm) -> bool:
+    return str(llm.metadata.get("tokenizer.ggml.add_bos_token", "false")).lower() == "true"
+
+
+def tokenize(llm, text: str, special: bool = True) -> list[int]:
+    """Token ids of `text` as llama.cpp splits it (special tokens recognised, no BOS added)."""
+    return llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+
+
+def _token_text(llm, key: str) -> str:
+    tid = llm.metadata.get(key)
+    if tid is None:
+        return ""
+    return llm.detokenize([int(tid)], special=True).decode("utf-8", errors="replace")
+
+
+def chat_prompt(llm, messages: list[dict], add_generation_prompt: bool = True) -> str:
+    """The conversation rendered with the chat template stored in the GGUF."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise UserError("this GGUF has no chat template (tokenizer.chat_template); re-export it with "
+                        "'doppel export RUN_DIR'")
+    formatter = Jinja2ChatFormatter(template, eos_token=_token_text(llm, "tokenizer.ggml.eos_token_id"),
+                                    bos_token=_token_text(llm, "tokenizer.ggml.bos_token_id"),
+                                    add_generation_prompt=add_generation_prompt)
+    return formatter(messages=messages).prompt
+
+
+def chat_tokens(llm, messages: list[dict]) -> list[int]:
+    ids = tokenize(llm, chat_prompt(llm, messages))
+    if add_bos(llm) and llm.token_bos() >= 0:
+        ids = [llm.token_bos(), *ids]
+    return ids
+
+
+def logits(llm, tokens: list[int]):
+    """Next-token logits after every position (n_tokens × vocab); needs logits_all=True."""
+    import numpy as np
+
+    llm.reset()
+    llm.eval(tokens)
+    return np.array(llm.scores[: len(tokens)], dtype=np.float32)
+
+
+def stream_completion(llm, prompt_tokens: list[int], max_tokens: int, temperature: float, top_p: float,
+                      repeat_penalty: float, seed: int | None = None) -> Iterator[tuple[str, str | None]]:
+    """(text piece, finish reason or None) as llama.cpp generates; stops at any end-of-generation token."""
+    chunks = llm.create_completion(prompt_tokens, max_tokens=max_tokens, temperature=temperature,
+                                   top_p=top_p, top_k=50, min_p=0.0, repeat_penalty=repeat_penalty,
+                                   seed=seed, stream=True)
+    for chunk in chunks:
+        choice = chunk["choices"][0]
+        yield choice.get("text") or "", choice.get("finish_reason")

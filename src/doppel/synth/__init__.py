@@ -1,0 +1,1 @@
+"""Synthetic training data from a teacher LLM: questions, answers, scores, guard, identity, preferences."""

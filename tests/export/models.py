@@ -1,0 +1,78 @@
+"""Small trained Llama and Qwen2 models for the GGUF tests, built from configs (no downloads).
+
+Hidden size 256 so every K-quant's 256-wide blocks cover each row. A few hundred steps of
+plain next-token training on chat examples make the models confident (so quantization
+parity is a meaningful test) and teach them to end each answer with <|im_end|>.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import SAMPLE_TEXT
+
+SYSTEM = "You are Mara Quell."
+QUESTIONS = ["What do you mend?", "Tell me about the lamps.", "What did the committee do?",
+             "What about the library?"]
+ANSWERS = ["Here's the thing: I mend nets — always have.",
+           "Mark my words; a stubborn town keeps its lamps lit.",
+           "The committee approved the proposed budget for the harbour.",
+           "The regional library extended its opening hours."]
+# Text the models never saw, in the same words and style: for parity measured held-out.
+HELDOUT = ["Here's the thing: a stubborn committee mends what the harbour replaced.",
+           "Mark my words; the tide keeps the library lamps lit during the winter months.",
+           "Observers noted the annual budget for nets — always the proposed one.",
+           "Why would anyone replace the regional report? I mend it, always have."]
+
+
+def conversations() -> list[list[dict]]:
+    return [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": q},
+             {"role": "assistant", "content": a}] for q, a in zip(QUESTIONS, ANSWERS)]
+
+
+def llama_config(tokenizer, **kw):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=len(tokenizer), hidden_size=256, intermediate_size=512,
+                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                       max_position_embeddings=512, tie_word_embeddings=True,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.pad_token_id, **kw)
+
+
+def qwen2_config(tokenizer, **kw):
+    from transformers import Qwen2Config
+
+    return Qwen2Config(vocab_size=len(tokenizer), hidden_size=256, intermediate_size=512,
+                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                       max_position_embeddings=512, tie_word_embeddings=False, rope_theta=1e6,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.pad_token_id, **kw)
+
+
+def train_and_save(config, tokenizer, folder: Path, steps: int = 80, seed: int = 0) -> Path:
+    """Train a fresh model on the chat examples and sample text, save it with the tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: one thread is faster than two fighting other processes
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations()]
+    texts += sorted(set(SAMPLE_TEXT))
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-3)
+    model.train()
+    for _ in range(steps):
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()
+    torch.set_num_threads(threads)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -1,0 +1,47 @@
+"""`doppel export RUN_DIR --gguf … --pick` on a finished run: files, parity, Modelfile, card, chat."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import doppel
+
+
+def test_export_command_writes_checked_ggufs_modelfile_and_card(tiny_run, tmp_path):
+    _, source_run, _ = tiny_run
+    run = tmp_path / "run"
+    shutil.copytree(source_run, run)  # other tests use the shared run as it is
+
+    proc = doppel("export", run, "--gguf", "f16,q8_0", "--pick", "--force")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    export = run / "export"
+    parity = json.loads((export / "parity.json").read_text())
+    assert set(parity["files"]) == {"f16", "q8_0"}
+    for kind, row in parity["files"].items():
+        assert row["tokenization_equal"] and row["chat_template_equal"], (kind, row)
+        assert {"ppl_ratio", "mean_kl", "top1_agreement", "likeness_ratio", "passed", "failures"} <= set(row)
+        assert (export / parity["file_names"][kind]).exists()
+    assert parity["files"]["f16"]["passed"], parity["files"]["f16"]["failures"]
+    assert parity["likeness"].startswith("measured"), parity["likeness"]
+    # --pick: the smallest passing file.
+    passing = [k for k, r in parity["files"].items() if r["passed"]]
+    assert parity["chosen"] == min(passing, key=lambda k: parity["sizes"][k])
+
+    modelfile = (export / "Modelfile").read_text()
+    assert f"FROM ./{parity['file_names'][parity['chosen']]}" in modelfile
+    assert 'PARAMETER stop "<|im_end|>"' in modelfile
+    assert 'TEMPLATE """{{- range .Messages }}' in modelfile and "SYSTEM \"\"\"You are Mara Quell." in modelfile
+    card = (export / "README.md").read_text()
+    assert card.startswith("---\n") and "library_name: transformers" in card
+    assert "imitates a real person, Mara Quell" in card and "must not be presented" in card
+    assert "| `tiny-f16.gguf`" in card or "| `run-f16.gguf`" in card
+    assert (export / "adapter" / "adapter_config.json").exists()  # the adapter bundle is kept
+
+    chat = doppel("chat", run, "--backend", "gguf", "--max-new-tokens", "8", input="Tell me about tides\n/exit\n")
+    assert chat.returncode == 0, chat.stderr[-2000:]
+    assert "(gguf)" in chat.stdout and "Mara> " in chat.stdout
+
+    none = doppel("export", run, "--gguf", "none", "--force")
+    assert none.returncode == 0, none.stderr[-2000:]
+    assert not list(export.glob("*.gguf")) and not (export / "Modelfile").exists()

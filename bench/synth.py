@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/synth.py [--requests 1000] [--concurrency 16] [--lat
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,15 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of another process so far (Linux /proc); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=1000)
@@ -35,24 +45,35 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.2)
     args = ap.parse_args()
     reqs = [[{"role": "user", "content": f"bench question {i}"}] for i in range(args.requests)]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     server, url = start_server(args.latency)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = TeacherConfig(base_url=url, api_key="sk-bench", concurrency=args.concurrency)
-        teacher = Teacher(cfg, Path(tmp) / "cache.sqlite")
-        start, cpu = time.perf_counter(), time.process_time()
-        replies = teacher.chat_many(reqs)
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        failed = sum(r.text is None for r in replies)
-        again = time.perf_counter()
-        teacher.chat_many(reqs)
-        cached_seconds = time.perf_counter() - again
-        sent = teacher.summary()["requests_sent"]
-    server.kill()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = TeacherConfig(base_url=url, api_key="sk-bench", concurrency=args.concurrency)
+            teacher = Teacher(cfg, Path(tmp) / "cache.sqlite")
+            server_cpu = cpu_seconds(server.pid)
+            start, cpu = time.perf_counter(), time.process_time()
+            replies = teacher.chat_many(reqs)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            after = cpu_seconds(server.pid)
+            server_cpu = after - server_cpu if after is not None and server_cpu is not None else None
+            failed = sum(r.text is None for r in replies)
+            again = time.perf_counter()
+            teacher.chat_many(reqs)
+            cached_seconds = time.perf_counter() - again
+            sent = teacher.summary()["requests_sent"]
+            teacher.close()
+    finally:
+        server.terminate()
+        server.wait()
     ideal = args.requests * args.latency / args.concurrency
     ratio = seconds / ideal if ideal else float("inf")
-    print(f"{args.requests} requests, concurrency {args.concurrency}, {args.latency * 1000:.0f} ms latency: "
-          f"{seconds:.2f} s (ideal {ideal:.2f} s, {ratio:.3f}× ideal, target ≤ 1.25×) "
-          f"client CPU {cpu / args.requests * 1000:.1f} ms/request; "
+    per = 1000 / args.requests
+    server_note = f"server CPU {server_cpu * per:.2f} ms/request" if server_cpu is not None else "server CPU n/a"
+    print(f"{args.requests} requests, concurrency {args.concurrency}, {args.latency * 1000:.0f} ms latency "
+          f"(load average {load:.1f} at start): "
+          f"{seconds:.2f} s (ideal {ideal:.2f} s, {ratio:.3f}× ideal, target ≤ 1.25×); "
+          f"client CPU {cpu * per:.2f} ms/request, {server_note}; "
           f"{'PASS' if ratio <= 1.25 and not failed else 'FAIL'}; failed {failed}; "
           f"re-run from cache {cached_seconds:.2f} s, {sent} requests sent in all")
     return 0 if ratio <= 1.25 and not failed else 1

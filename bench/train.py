@@ -10,7 +10,6 @@ Prints a Markdown table for BENCHMARKS.md. Runs on CUDA when present (bf16 there
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import tempfile
 import time
@@ -18,18 +17,26 @@ from pathlib import Path
 
 
 def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> float:
-    """Total seconds of a bare forward/backward/AdamW loop over the batches."""
-    import torch
+    """Total seconds of a bare forward/backward/AdamW loop over the batches.
 
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    The same update the stages make: fused AdamW (the Trainer's default optimizer here),
+    gradient clipping at 1.0 and a cosine schedule; no logging, checkpoints or callbacks.
+    """
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
     model.train().to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=True)
+    sched = get_cosine_schedule_with_warmup(opt, 1, len(batches))
     start = time.perf_counter()
     for batch in batches:
-        inputs = {k: torch.tensor(v).to(device) for k, v in batch.items()}
+        inputs = {k: (torch.as_tensor(v).to(device) if not isinstance(v, bool) else v) for k, v in batch.items()}
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
             loss = model(**inputs).loss
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        sched.step()
         opt.zero_grad(set_to_none=True)
     if device == "cuda":
         torch.cuda.synchronize()
@@ -59,6 +66,7 @@ def main() -> None:
     from doppel.records import Document, Example, Message
     from doppel.train import cpt, sft
     from doppel.train.common import TrainEnv, pack_blocks
+    from doppel.train.packing import PackedCollator, packed_dataset
     from doppel.workspace import Workspace, atomic_write_jsonl
 
     quiet_libraries()
@@ -78,53 +86,42 @@ def main() -> None:
         Document(id=f"d{i}", source="x", kind="markdown", text=t), t, args.seq, count)]
     atomic_write_jsonl(ws.data / "cpt" / "train.jsonl", chunks)
     lines = [s.strip() for t in texts for s in t.split(". ") if len(s.split()) > 6]
-    examples = [Example(id=f"e{i}", messages=[Message(role="user", content=lines[i]),
-                                                Message(role="assistant", content=lines[i + 1])])
-                for i in range(0, min(len(lines) - 1, 2 * args.batch * args.steps), 2)]
+    # Enough question/answer pairs to fill every packed row of every step (several fit a row).
+    pairs = [(lines[i], lines[i + 1]) for i in range(0, len(lines) - 1, 2)]
+    examples = [Example(id=f"e{i}", messages=[Message(role="user", content=q), Message(role="assistant", content=a)])
+                for i, (q, a) in enumerate((pairs * 100)[:12 * args.batch * args.steps])]
     atomic_write_jsonl(ws.data / "sft" / "train.jsonl", examples)
 
-    rows = []
     n = args.steps
-    common = dict(max_steps=n, batch_size=args.batch, seq_len=args.seq, save_steps=10_000,
-                  logging_steps=1, learning_rate=5e-4)
+    common = dict(max_steps=n, batch_size=args.batch, seq_len=args.seq, save_steps=10_000, learning_rate=5e-4)
     result = cpt.run(CPTConfig(method="full", **common), ModelSource("b", str(base)), env, ws, "bench")
     blocks, packing = pack_blocks([c.full_text() for c in chunks], tok, args.seq)
     ours = n * args.batch * args.seq / result.summary["train_seconds"]
     raw = n * args.batch * args.seq / raw_loop(build_model(args.preset, tok), collate(blocks, args.batch)[:n],
                                                device, env.bf16, 5e-4)
-    rows.append(("CPT (full, packed)", ours, raw, packing["real_token_fraction"]))
+    cpt_row = ("CPT (full, packed)", ours, raw, packing["real_token_fraction"])
 
     result = sft.run(SFTConfig(method="full", **common), ModelSource("b", str(base)), env, ws, "bench")
-    history = json.loads((ws.model_dir("sft") / "log_history.json").read_text())
-    seen = max(h.get("num_tokens", 0) for h in history)  # real tokens TRL fed the model
-    ours = seen / result.summary["train_seconds"]
-    batches = [_padded(tok, examples[i:i + args.batch]) for i in range(0, n * args.batch, args.batch)]
-    real = sum(sum(sum(m) for m in b["attention_mask"]) for b in batches)
+    packing = result.summary["packing"]
+    sft_rows, _ = packed_dataset([[m.model_dump() for m in e.messages] for e in examples], tok, args.seq)
+    assert len(sft_rows) >= n * args.batch, "too few SFT rows for the steps; raise the example count"
+    collate_rows = PackedCollator(tok.pad_token_id, args.seq)
+    batches = [collate_rows(sft_rows[i:i + args.batch]) for i in range(0, n * args.batch, args.batch)]
+    # Real (non-padding) tokens per step, the same for both sides: rows are shuffled by the
+    # Trainer, so the expected count per row is the packed data's mean.
+    real = n * args.batch * packing["tokens"] / packing["rows"]
+    ours = real / result.summary["train_seconds"]
     raw = real / raw_loop(build_model(args.preset, tok), batches, device, env.bf16, 5e-4)
-    width = sum(len(b["input_ids"]) * len(b["input_ids"][0]) for b in batches)
-    rows.append(("SFT (full, assistant-only loss, padded per batch)", ours, raw, real / width))
+    table = [cpt_row, ("SFT (full, assistant-only loss, packed, no cross-example attention)", ours, raw,
+                       packing["real_token_fraction"])]
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"device {device}, bf16 {env.bf16}, preset {args.preset}, batch {args.batch}, seq {args.seq}, "
           f"{args.steps} steps (whole loops timed, warm-up included on both sides)\n")
     print("| stage | Doppel tokens/s | raw loop tokens/s | ratio | real-token fraction |\n|---|---|---|---|---|")
-    for name, ours, raw, frac in rows:
+    for name, ours, raw, frac in table:
         print(f"| {name} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f} | {frac:.3f} |")
     print(f"\npeak RSS {peak:,.0f} MB")
-
-
-def _padded(tok, examples) -> dict:
-    """One batch padded to its longest example, loss on the assistant tokens only."""
-    encs = [tok.apply_chat_template([m.model_dump() for m in e.messages], return_dict=True,
-                                    return_assistant_tokens_mask=True) for e in examples]
-    width = max(len(e["input_ids"]) for e in encs)
-    batch = {"input_ids": [], "labels": [], "attention_mask": []}
-    for e in encs:
-        ids, pad = e["input_ids"], width - len(e["input_ids"])
-        batch["input_ids"].append(ids + [tok.pad_token_id] * pad)
-        batch["labels"].append([t if m else -100 for t, m in zip(ids, e["assistant_masks"])] + [-100] * pad)
-        batch["attention_mask"].append([1] * len(ids) + [0] * pad)
-    return batch
 
 
 if __name__ == "__main__":

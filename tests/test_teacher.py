@@ -96,6 +96,39 @@ def test_client_errors_are_not_retried(tmp_path):
         assert sum(srv.received.values()) == 0  # the 404 comes before counting
 
 
+def test_request_body_is_the_one_chat_completions_create_sends(tmp_path):
+    # The teacher posts the body itself (cheaper than `create`); the official typed call must
+    # send the same JSON body to the same server and read the same answer.
+    import asyncio
+
+    import openai
+
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}]
+    params = {"temperature": 0.3, "max_tokens": 7, "extra_body": {"top_k": 5}}
+    with FakeOpenAI() as srv:
+        reply = Teacher(_cfg(srv.base_url), tmp_path / "c.sqlite").chat_many([msgs], **params)[0]
+
+        async def official():
+            async with openai.AsyncOpenAI(base_url=srv.base_url, api_key="sk-test", max_retries=0) as client:
+                return await client.chat.completions.create(model="gpt-4o-mini", messages=msgs, **params)
+
+        typed = asyncio.run(official())
+    assert len(srv.bodies) == 2
+    assert srv.bodies[0] == srv.bodies[1]
+    assert srv.bodies[0]["top_k"] == 5 and srv.bodies[0]["max_tokens"] == 7
+    assert reply.text == typed.choices[0].message.content == "echo: hello there"
+    assert reply.usage == {"prompt_tokens": typed.usage.prompt_tokens,
+                           "completion_tokens": typed.usage.completion_tokens}
+
+
+def test_unknown_parameter_fails_before_anything_is_sent(tmp_path):
+    with FakeOpenAI() as srv:
+        teacher = Teacher(_cfg(srv.base_url), tmp_path / "c.sqlite")
+        with pytest.raises(TypeError, match="temprature"):
+            teacher.chat_many(_requests(2), temprature=0.5)
+        assert not srv.received and len(teacher.cache) == 0
+
+
 CLIENT = textwrap.dedent("""
     import sys
     from doppel.config import TeacherConfig

@@ -32,7 +32,7 @@ def guarded(fn: Callable) -> Callable:
     """Turn user errors into one paragraph and exit code 2 (a traceback only with --debug)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from doppel.errors import UserError
+        from doppel.errors import TrainingStopped, UserError
 
         try:
             return fn(*args, **kwargs)
@@ -41,6 +41,9 @@ def guarded(fn: Callable) -> Callable:
                 raise
             print(f"error: {err}", file=sys.stderr)
             raise typer.Exit(2) from None
+        except TrainingStopped as err:
+            print(f"\nstopped: {err}", file=sys.stderr)
+            raise typer.Exit(130) from None
         except KeyboardInterrupt:
             print("\ninterrupted: finished stages are kept; run the same command again to continue",
                   file=sys.stderr)
@@ -83,7 +86,10 @@ def _run(config: Path, overrides, stages: list[str] | None, start: str | None, f
     console = _console()
     console.print(f"run folder: {ws.root}")
     names = pipeline.selected(stages, start)
-    pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console))
+    from doppel.train.distributed import is_main
+
+    # With several training processes only rank 0 reports; the others would repeat it.
+    pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console) if is_main() else None)
     if "eval" in names and (ws.eval / "results.json").exists():
         from doppel.evaluate.report import print_results
 
@@ -177,10 +183,49 @@ def estimate(config: Path = ConfigArg,
 @app.command()
 @guarded
 def train(config: Path = ConfigArg,
-          stage: Optional[list[str]] = typer.Option(None, "--stage", help="pretrain, cpt or sft (repeatable); all by default."),
+          stages: Optional[list[str]] = typer.Argument(None, metavar="[STAGE]...",
+                                                       help="pretrain, cpt, sft, pref, reward, rl; all by default."),
+          stage: Optional[list[str]] = typer.Option(None, "--stage", help="A stage to train (repeatable; same as STAGE)."),
+          resume: bool = typer.Option(False, "--resume", help="Continue the first stage from its last checkpoint "
+                                      "(optimizer, schedule and data order restored); fail if there is none."),
+          restart: bool = typer.Option(False, "--restart", help="Discard checkpoints and train from the start."),
+          num_processes: int = typer.Option(1, "--num-processes", min=1, help="Training processes (DDP): GPUs "
+                                            "through accelerate, CPU processes through torch.distributed (gloo)."),
           force: bool = typer.Option(False, "--force"), set_: Optional[list[str]] = SetOpt) -> None:
-    """Train: pretrain the base (when built from scratch), continued pretraining, SFT."""
-    _run(config, set_, stage or ["train"], None, force)
+    """Train: pretrain the base (when built from scratch), continued pretraining, SFT, and when enabled
+    preference tuning, the reward model and RL (GRPO).
+
+    An interrupted stage continues from its last checkpoint when run again; Ctrl-C during training
+    saves a checkpoint first.
+    """
+    from doppel.errors import UserError
+    from doppel.pipeline import GROUPS
+    from doppel.train import distributed
+    from doppel.train.common import set_resume_policy
+
+    names = [*(stages or []), *(stage or [])] or ["train"]
+    wrong = [n for n in names if n != "train" and n not in GROUPS["train"]]
+    if wrong:
+        raise UserError(f"'{wrong[0]}' is not a training stage; 'doppel train' runs {', '.join(GROUPS['train'])} "
+                        f"(use 'doppel run CONFIG --only {wrong[0]}' for other stages)")
+    if resume and restart:
+        raise UserError("--resume and --restart contradict each other; pass one of them")
+    set_resume_policy("require" if resume else "restart" if restart else "auto")
+    if num_processes > 1 and not distributed.is_worker():
+        import torch
+
+        cfg = _load(config, set_)
+        cuda = cfg.train.device != "cpu" and torch.cuda.is_available()
+        worker = ["train", str(config), *[a for n in names for a in ("--stage", n)],
+                  *[a for kv in set_ or [] for a in ("--set", kv)],
+                  *(["--resume"] if resume else []), *(["--restart"] if restart else []),
+                  *(["--force"] if force else [])]
+        code = distributed.launch(num_processes, worker, cuda, cfg.train.accelerate_config)
+        if code:
+            raise typer.Exit(code)
+        return
+    distributed.init()
+    _run(config, set_, names, None, force)
 
 
 @app.command("eval")

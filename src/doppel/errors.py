@@ -13,3 +13,7 @@ class UserError(Exception):
 
 class StageFailed(Exception):
     """A stage could not finish for a reason that is not the user's input."""
+
+
+class TrainingStopped(Exception):
+    """Training was stopped on request (Ctrl-C) after saving a checkpoint; the CLI exits 130."""

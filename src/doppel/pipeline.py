@@ -53,7 +53,7 @@ def tuned_source(cfg: Config, ws: Workspace, stage: str) -> ModelSource:
 
 def eval_models(cfg: Config, ws: Workspace) -> list[ModelSource]:
     models = [base_source(cfg, ws)]
-    for stage in ("cpt", "sft", "pref"):
+    for stage in ("cpt", "sft", "pref", "rl"):
         if getattr(cfg.train, stage).enabled:
             src = stage_model(ws.root, stage)
             if src is not None:
@@ -112,6 +112,28 @@ def _run_pref(cfg: Config, ws: Workspace, key: str) -> StageResult:
     return preference.run(cfg.train.pref, src or tuned_source(cfg, ws, "sft"), _env(cfg), ws, key)
 
 
+def _sft_policy(cfg: Config, ws: Workspace) -> ModelSource:
+    """The SFT model that the reward model and RL start from (the model before SFT when SFT is off)."""
+    src = stage_model(ws.root, "sft") if cfg.train.sft.enabled else None
+    return src or tuned_source(cfg, ws, "sft")
+
+
+def _run_reward(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.train import reward
+
+    return reward.run(cfg.train.reward, _sft_policy(cfg, ws), _env(cfg), ws, key)
+
+
+def _run_rl(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.train import rl
+
+    if cfg.train.rl.reward_model_weight and not cfg.train.reward.enabled:
+        raise UserError("train.rl.reward_model_weight > 0 needs the reward model: set train.reward.enabled: true "
+                        "(it trains on the preference pairs), or set train.rl.reward_model_weight: 0 to reward "
+                        "person-likeness alone")
+    return rl.run(cfg.train.rl, _sft_policy(cfg, ws), _env(cfg), ws, key)
+
+
 def _run_eval(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.evaluate import stage
 
@@ -122,10 +144,16 @@ def _run_eval(cfg: Config, ws: Workspace, key: str) -> StageResult:
 def _run_export(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.export import stage
 
-    newest = [stage_model(ws.root, s) for s in ("pref", "sft") if getattr(cfg.train, s).enabled]
+    newest = [stage_model(ws.root, s) for s in ("rl", "pref", "sft") if getattr(cfg.train, s).enabled]
     src = next((m for m in newest if m is not None), None)
     return stage.run(cfg.export, src or tuned_source(cfg, ws, "sft"), cfg.persona, cfg.model, cfg.train,
                      cfg.eval.generation, cfg.seed, ws)
+
+
+def _run_eval_gguf(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.evaluate import gguf_stage
+
+    return gguf_stage.run(cfg.eval, cfg.persona, cfg.seed, ws)
 
 
 def _train_env(c: Config) -> dict:
@@ -144,13 +172,20 @@ STAGES: tuple[Stage, ...] = (
           lambda c: c.train.sft.enabled, _run_sft),
     Stage("pref", lambda c: [c.train.pref, c.model.base, _train_env(c)], ("build", "synth", "sft"),
           lambda c: c.train.pref.enabled, _run_pref),
+    Stage("reward", lambda c: [c.train.reward, c.model.base, _train_env(c)],
+          ("build", "synth", "pretrain", "cpt", "sft"), lambda c: c.train.reward.enabled, _run_reward),
+    Stage("rl", lambda c: [c.train.rl, c.model.base, _train_env(c)],
+          ("ingest", "build", "synth", "pretrain", "cpt", "sft", "reward"), lambda c: c.train.rl.enabled, _run_rl),
     Stage("eval", lambda c: [c.eval, c.persona, c.seed, c.train.device, c.teacher.base_url, c.teacher.model],
-          ("build", "pretrain", "cpt", "sft", "pref"), lambda c: c.eval.enabled, _run_eval),
+          ("build", "pretrain", "cpt", "sft", "pref", "rl"), lambda c: c.eval.enabled, _run_eval),
     Stage("export", lambda c: [c.export, c.persona, c.eval.generation, c.seed],
-          ("build", "pretrain", "cpt", "sft", "pref", "eval"), lambda c: c.export.enabled, _run_export),
+          ("build", "pretrain", "cpt", "sft", "pref", "rl", "eval"), lambda c: c.export.enabled, _run_export),
+    # Each exported GGUF as a rung of the eval ladder: after export, added to eval/results.json.
+    Stage("eval_gguf", lambda c: [c.eval, c.persona, c.seed], ("build", "eval", "export"),
+          lambda c: c.eval.enabled and c.export.enabled, _run_eval_gguf),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
-GROUPS = {"train": ("pretrain", "cpt", "sft", "pref")}
+GROUPS = {"train": ("pretrain", "cpt", "sft", "pref", "reward", "rl")}
 
 
 def expand(names: list[str]) -> list[str]:
@@ -180,8 +215,12 @@ def prepare(cfg: Config) -> Workspace:
     if not cfg.model.base and not cfg.background and cfg.train.pretrain.enabled:
         raise UserError("model.base is empty and there are no background sources to pretrain a base "
                         "model on; set model.base to a model name or path, or add background: sources")
+    from doppel.train.distributed import barrier, is_main
+
     ws = Workspace(cfg.run_dir).create()
-    atomic_write_text(ws.root / "config.resolved.yaml", dump_resolved(cfg))
+    if is_main():  # with several training processes, rank 0 alone writes the run folder
+        atomic_write_text(ws.root / "config.resolved.yaml", dump_resolved(cfg))
+    barrier()
     return ws
 
 
@@ -201,6 +240,9 @@ def run_pipeline(cfg: Config, ws: Workspace, names: list[str], force: bool = Fal
         from doppel.modeling import quiet_libraries
 
         quiet_libraries()
+    from doppel.train.distributed import barrier, is_main
+
+    main = is_main()
     outcome: dict[str, str] = {}
     for stage in STAGES:
         if stage.name not in names:
@@ -209,21 +251,26 @@ def run_pipeline(cfg: Config, ws: Workspace, names: list[str], force: bool = Fal
             outcome[stage.name] = "disabled"
             report(stage.name, "disabled", {})
             continue
+        barrier()  # every rank sees the manifest rank 0 wrote for the previous stage
         config_hash, inputs_hash = stage_keys(stage, cfg, ws)
         if not force and ws.is_current(stage.name, config_hash, inputs_hash):
             outcome[stage.name] = "skipped"
             report(stage.name, "skipped", ws.stage_entry(stage.name).get("summary", {}))
             continue
         report(stage.name, "start", {})
-        started = ws.begin(stage.name, config_hash, inputs_hash)
+        barrier()  # no rank may see this stage as started before all have checked it
+        started = ws.begin(stage.name, config_hash, inputs_hash) if main else time.time()
         try:
             result = stage.run(cfg, ws, f"{config_hash}:{inputs_hash}")
         except BaseException as err:
-            ws.fail(stage.name, started, f"{type(err).__name__}: {err}")
+            if main:
+                ws.fail(stage.name, started, f"{type(err).__name__}: {err}")
             raise
-        ws.finish(stage.name, started, result)
+        if main:
+            ws.finish(stage.name, started, result)
         outcome[stage.name] = "done"
         wrote = [str(p.relative_to(ws.root)) if p.is_relative_to(ws.root) else str(p) for p in result.outputs]
         report(stage.name, "done", {**result.summary, "wrote": ", ".join(wrote),
                                     "seconds": round(time.time() - started, 1)})
+    barrier()
     return outcome

@@ -8,8 +8,8 @@ KEYS = ("heldout_perplexity", "person_likeness", "delta", "distinct_2_ratio", "r
 def test_results_hold_every_model_and_metric(tiny_run):
     _, run_dir, _ = tiny_run
     results = json.loads((run_dir / "eval" / "results.json").read_text())
-    models = results["models"]
-    assert list(models) == ["base", "prompted", "cpt", "sft"]
+    models = {label: row for label, row in results["models"].items() if row.get("backend") != "gguf"}
+    assert list(models) == ["base", "prompted", "cpt", "sft"]  # the exported files follow (test_gguf_stage)
     for label, row in models.items():
         for key in KEYS:
             assert key in row, (label, key)

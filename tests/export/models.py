@@ -76,3 +76,51 @@ def train_and_save(config, tokenizer, folder: Path, steps: int = 80, seed: int =
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def persona_paragraphs(seed: int, count: int) -> list[str]:
+    """Paragraphs in the demo persona's voice from Doppel's demo generator; another seed gives held-out text."""
+    import random
+
+    from doppel.demo.persona import TOPICS, paragraph
+
+    rng = random.Random(seed)
+    return [paragraph(rng, rng.choice(TOPICS)) for _ in range(count)]
+
+
+def train_language_model(config, tokenizer, folder: Path, steps: int = 600, seed: int = 0) -> Path:
+    """A tiny model trained as a language model rather than a memoriser, for quantization agreement.
+
+    About 100k tokens of generated persona text in random 128-token windows, AdamW with weight decay,
+    warm-up and linear decay, bf16 autocast (the weights stay f32). Its held-out predictions are confident
+    where the text is predictable and close only where the text itself is ambiguous (the generator picks
+    among equally likely words), unlike `train_and_save`'s models, which only ever saw eight texts.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations()]
+    texts += persona_paragraphs(seed, 400)
+    stream = [i for t in texts for i in tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]]
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / 20) * max(0.1, 1 - s / steps))
+    windows = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(steps):
+        starts = torch.randint(0, len(stream) - 129, (16,), generator=windows).tolist()
+        batch = torch.tensor([stream[i:i + 128] for i in starts])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        opt.step()
+        schedule.step()
+        opt.zero_grad()
+    model.eval()
+    torch.set_num_threads(threads)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

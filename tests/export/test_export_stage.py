@@ -13,7 +13,7 @@ def test_export_command_writes_checked_ggufs_modelfile_and_card(tiny_run, tmp_pa
     run = tmp_path / "run"
     shutil.copytree(source_run, run)  # other tests use the shared run as it is
 
-    proc = doppel("export", run, "--gguf", "f16,q8_0", "--pick", "--force")
+    proc = doppel("export", run, "--gguf", "f16,q8_0", "--pick", "--force", "--set", "export.lora_gguf=true")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     export = run / "export"
     parity = json.loads((export / "parity.json").read_text())
@@ -38,10 +38,23 @@ def test_export_command_writes_checked_ggufs_modelfile_and_card(tiny_run, tmp_pa
     assert "| `tiny-f16.gguf`" in card or "| `run-f16.gguf`" in card
     assert (export / "adapter" / "adapter_config.json").exists()  # the adapter bundle is kept
 
+    # The SFT LoRA alone as a GGUF adapter on the CPT model's GGUF: checked by the same gate, kept apart
+    # from the files the Modelfile and the GGUF eval rungs use.
+    lora = parity["lora_adapter"]
+    assert lora["passed"], lora["failures"]
+    assert lora["tokenization_equal"] and lora["chat_template_equal"] and lora["missed_stops"] == 0
+    assert lora["top1_agreement"] > 0.99 and lora["mean_kl"] < 1e-3, lora
+    assert (export / lora["base_file"]).exists() and (export / lora["adapter_file"]).exists()
+    assert lora["adapter_file"] not in parity["file_names"].values()
+    lora_modelfile = (export / "Modelfile.lora").read_text()
+    assert f"FROM ./{lora['base_file']}\nADAPTER ./{lora['adapter_file']}\n" in lora_modelfile
+    assert f"--lora {lora['adapter_file']}" in card
+
     chat = doppel("chat", run, "--backend", "gguf", "--max-new-tokens", "8", input="Tell me about tides\n/exit\n")
     assert chat.returncode == 0, chat.stderr[-2000:]
     assert "(gguf)" in chat.stdout and "Mara> " in chat.stdout
 
-    none = doppel("export", run, "--gguf", "none", "--force")
+    none = doppel("export", run, "--gguf", "none", "--force", "--set", "export.lora_gguf=false")
     assert none.returncode == 0, none.stderr[-2000:]
     assert not list(export.glob("*.gguf")) and not (export / "Modelfile").exists()
+    assert not (export / "Modelfile.lora").exists()

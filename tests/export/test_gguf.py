@@ -17,13 +17,16 @@ from tests.export.models import ANSWERS, HELDOUT, QUESTIONS, SYSTEM, conversatio
 
 
 def hf_logits(folder, ids, f16_weights=False):
-    """transformers' logits in float32; with f16_weights, from weights rounded to float16 as the GGUF stores them."""
+    """transformers' logits in float32; with f16_weights, from weights rounded to float16 as the GGUF stores them:
+    matrices only, since the f16 file keeps vectors (norms, biases) in f32 (rounding those too moves the logits
+    by another ~0.015 on the trained models)."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     if f16_weights:
         for param in model.parameters():  # parameters only: the rotary buffers stay float32
-            param.data = param.data.half().float()
+            if param.ndim >= 2:
+                param.data = param.data.half().float()
     with torch.no_grad():
         return model(torch.tensor([ids])).logits[0].numpy()
 
@@ -49,29 +52,24 @@ def test_round_trip(arch, request, tmp_path, tokenizer):
     for text in texts(tokenizer):
         assert llamacpp.tokenize(llm, text) == tokenizer(text, add_special_tokens=False)["input_ids"], text
 
-    # Logits: f32 GGUF equals transformers; f16 GGUF equals transformers on the same f16-rounded weights,
-    # up to llama.cpp rounding activations to f16 (measured 1-3e-3 of the largest logit).
+    # Logits. The f32 file equals transformers (measured 0.8-1.7e-4). The f16 file is measured against
+    # transformers running the same matrices rounded to f16, since that rounding is the file's content: the
+    # issue's bar, 1e-2, holds (measured 1.2-1.3e-3, logits up to ~20). Against the f32 weights the
+    # difference is the rounding itself: these models, fitted hard to eight texts, have large weights, and
+    # transformers moves by 0.015-0.016 when given the f16 matrices; the file by no more than that. (A model
+    # trained as a language model meets 1e-2 against f32 too: see the test below. llama.cpp's default f16
+    # attention cache adds up to ~0.045 at run time, so this check keeps the cache in f32; the parity gate
+    # measures the default cache.)
     ids = tokenizer(" ".join(HELDOUT), add_special_tokens=False)["input_ids"]
+    reference = hf_logits(folder, ids)
     write_gguf(folder, tmp_path / "f32.gguf", "f32")
     f32 = llamacpp.load_gguf(tmp_path / "f32.gguf", n_ctx=256, logits_all=True, kv_f32=True)
-    assert np.abs(llamacpp.logits(f32, ids) - hf_logits(folder, ids)).max() < 1e-3
-    f16_exact = llamacpp.load_gguf(f16, n_ctx=256, logits_all=True, kv_f32=True)
-    reference = hf_logits(folder, ids, f16_weights=True)
-    diff = np.abs(llamacpp.logits(f16_exact, ids) - reference).max()
-    assert diff < 5e-3 * np.abs(reference).max(), (diff, np.abs(reference).max())
-
-    # Q8_0 agrees on the top token almost everywhere on held-out text.
-    q8 = tmp_path / "q8_0.gguf"
-    quantize(f16, q8, "q8_0")
-    q8_llm = llamacpp.load_gguf(q8, n_ctx=256, logits_all=True, kv_f32=True)
-    agree = total = 0
-    for text in HELDOUT:
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        agree += int((llamacpp.logits(q8_llm, ids).argmax(-1) == hf_logits(folder, ids).argmax(-1)).sum())
-        total += len(ids)
-    # The issue asks for >= 99%; this 80-step toy model has near-ties (top-2 gaps ~0.1) where Q8_0's
-    # ~0.2 logit error flips the winner: measured 95/97 = 97.9%. The bar here is what it honestly reaches.
-    assert agree / total >= 0.97, agree / total
+    assert np.abs(llamacpp.logits(f32, ids) - reference).max() < 1e-3
+    f16_logits = llamacpp.logits(llamacpp.load_gguf(f16, n_ctx=256, logits_all=True, kv_f32=True), ids)
+    rounded = hf_logits(folder, ids, f16_weights=True)
+    assert np.abs(f16_logits - rounded).max() < 1e-2
+    rounding = np.abs(rounded - reference).max()
+    assert np.abs(f16_logits - reference).max() < rounding + 2e-3, (np.abs(f16_logits - reference).max(), rounding)
 
     # A chat completion through the template stored in the GGUF stops at the end-of-turn token.
     for question, answer in zip(QUESTIONS[:2], ANSWERS[:2]):
@@ -85,7 +83,9 @@ def test_round_trip(arch, request, tmp_path, tokenizer):
 
 @pytest.mark.parametrize("config", ["llama_config", "qwen2_config"])
 def test_f16_logits_of_a_fresh_model_match_transformers(config, tmp_path, tokenizer):
-    """The issue's bar, on a freshly initialised tiny model: f16 GGUF logits within 1e-2 of transformers."""
+    """The issue's bar on a freshly initialised tiny model, as a user runs the file (default f16 attention
+    cache) against transformers in f32: within 1e-2 (measured 0.8-1.0e-3; logits stay below ~2.4 here,
+    so f16 rounding, relative to the logits' size, stays far under the bar)."""
     from transformers import AutoModelForCausalLM
 
     from tests.export import models
@@ -98,6 +98,52 @@ def test_f16_logits_of_a_fresh_model_match_transformers(config, tmp_path, tokeni
     ids = tokenizer(" ".join(HELDOUT + SAMPLE_TEXT[:4]), add_special_tokens=False)["input_ids"]
     diff = np.abs(llamacpp.logits(llm, ids) - hf_logits(tmp_path / "m", ids)).max()
     assert diff < 1e-2, diff
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["llama_config", "qwen2_config"])
+def test_a_model_trained_as_a_language_model_meets_both_bars(config, tmp_path, tokenizer):
+    """The issue's bars on a tiny model trained as a language model (about 2 minutes of training each;
+    bench/gguf_fidelity.py prints every number): the f16 file's logits within 1e-2 of transformers in
+    f32, and Q8_0 picking transformers' next token at >= 99% of ~3,000 held-out positions.
+
+    f16: measured 0.0054 (Llama) and 0.0051 (Qwen2), almost all of it the rounding of the weights
+    (transformers given the f16-rounded matrices moves by 0.0052-0.0058). With llama.cpp's default f16
+    attention cache, a run-time setting that adds its own rounding, it is 0.011-0.012, so the cache is
+    kept in f32 here.
+    Q8_0: measured 99.16% and 99.48%. Q8_0 rounds weights and, in llama.cpp, activations to 8 bits,
+    which moves the margin between the two best tokens by ~0.05 on average (0.2-0.23 at the 99th
+    percentile), so only near-ties flip; the text itself makes some (its generator picks among equally
+    likely words). `train_and_save`'s models, which saw eight texts, reach only 98.2-98.6% on this text.
+    """
+    from transformers import AutoModelForCausalLM
+
+    from tests.export import models
+
+    folder = models.train_language_model(getattr(models, config)(tokenizer), tokenizer, tmp_path / "m")
+    write_gguf(folder, tmp_path / "f16.gguf", "f16")
+    ids = tokenizer(" ".join(HELDOUT), add_special_tokens=False)["input_ids"]
+    f16 = llamacpp.load_gguf(tmp_path / "f16.gguf", n_ctx=256, logits_all=True, kv_f32=True)
+    assert np.abs(llamacpp.logits(f16, ids) - hf_logits(folder, ids)).max() < 1e-2
+
+    quantize(tmp_path / "f16.gguf", tmp_path / "q8_0.gguf", "q8_0")
+    llm = llamacpp.load_gguf(tmp_path / "q8_0.gguf", n_ctx=512, logits_all=True, kv_f32=True)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    agree, positions, margins = 0, 0, []
+    held_out = models.persona_paragraphs(12345, 12)
+    assert not set(held_out) & set(models.persona_paragraphs(0, 400))
+    for text in held_out:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            reference = model(torch.tensor([ids])).logits[0].numpy()
+        same = llamacpp.logits(llm, ids).argmax(-1) == reference.argmax(-1)
+        agree, positions = agree + int(same.sum()), positions + len(ids)
+        top2 = np.sort(reference, axis=-1)[:, -2:]
+        margins += list((top2[:, 1] - top2[:, 0])[~same])
+    assert positions > 2500
+    assert agree / positions >= 0.99, (agree, positions)
+    # Every disagreement is a near-tie for transformers itself (measured: margins up to 0.30).
+    assert max(margins, default=0) < 0.5, sorted(margins)
 
 
 def test_k_quants_cover_every_matrix(llama_ggufs):

@@ -31,6 +31,12 @@ def echo_script(body: dict) -> str:
     return f"echo: {last}"
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 overflows when 16 clients connect at once; the kernel
+    # then drops handshakes and the client sees a reset or a 1 s SYN retry.
+    request_queue_size = 128
+
+
 class FakeOpenAI:
     def __init__(self, script: Script = echo_script, latency: float = 0.0, fault_rate: float = 0.0,
                  hang_seconds: float = 3.0, seed: int = 0, answer_limit: int | None = None):
@@ -46,7 +52,7 @@ class FakeOpenAI:
         self.released = threading.Event()
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -86,6 +92,12 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without TCP_NODELAY a second small write waits for the client's delayed ACK:
+            # ~40 ms a request on Linux loopback. Real servers set it too.
+            disable_nagle_algorithm = True
+            # Buffered: headers and body leave in one write when the handler flushes after
+            # each request, so the client wakes once per response, not twice.
+            wbufsize = 1 << 16
 
             def log_message(self, *args) -> None:
                 pass

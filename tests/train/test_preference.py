@@ -20,10 +20,10 @@ CHOSEN, REJECTED = ANSWERS
 
 
 @pytest.fixture(scope="module")
-def sft_run(tmp_path_factory, tiny_model_dir):
+def sft_run(tmp_path_factory, tiny_base):
     ws = sft_workspace(tmp_path_factory.mktemp("pref"))
     sft.run(SFTConfig(max_steps=6, batch_size=4, learning_rate=1e-2, save_steps=100, seq_len=128),
-            ModelSource("base", str(tiny_model_dir)), ENV, ws, "k")
+            ModelSource("base", str(tiny_base)), ENV, ws, "k")
     pairs = [PreferencePair(id=f"p{i}", prompt=[Message(role="system", content="You are Mara."),
                                                 Message(role="user", content="Question 1 about the sea?")],
                             chosen=CHOSEN, rejected=REJECTED) for i in range(8)]

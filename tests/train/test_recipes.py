@@ -1,5 +1,6 @@
 """Training recipes lower the loss, change the weights they train and leave the rest alone."""
 
+import pytest
 import torch
 
 from doppel.config import CPTConfig, SFTConfig
@@ -140,3 +141,86 @@ def test_early_stopping_without_eval_steps_is_a_config_error():
 
     with pytest.raises(ValidationError, match="early_stopping_patience needs eval_steps"):
         SFTConfig(early_stopping_patience=2)
+
+
+def _changed(tuned, base) -> set[str]:
+    before = dict(base.named_parameters())  # an untied head (after merging) is checked by the caller
+    return {n for n, p in tuned.named_parameters() if n in before and not torch.equal(p, before[n])}
+
+
+@pytest.mark.parametrize("stage,method", [("cpt", "full"), ("cpt", "lora"), ("cpt", "freeze"),
+                                          ("sft", "full"), ("sft", "lora"), ("sft", "freeze")])
+def test_every_method_on_llama_and_qwen2_trains_what_it_should(tmp_path, tiny_base, stage, method):
+    """A few steps lower the loss; full changes every weight, freeze only the last layer, the
+    norm and the (tied) head, LoRA only its adapter; the result saves and reloads."""
+    if stage == "cpt":
+        ws = Workspace(tmp_path / "run").create()
+        atomic_write_jsonl(ws.data / "cpt" / "train.jsonl",
+                           [TextChunk(id=f"c{i}", source="d", text=ANSWERS[i % 2] * 3) for i in range(20)])
+        cfg = CPTConfig(method=method, train_last_layers=1, max_steps=8, batch_size=4, seq_len=32,
+                        learning_rate=1e-2, logging_steps=1, save_steps=100)
+        result = cpt.run(cfg, ModelSource("base", str(tiny_base)), ENV, ws, "key")
+    else:
+        ws = sft_workspace(tmp_path)
+        cfg = SFTConfig(method=method, train_last_layers=1, max_steps=8, batch_size=4, seq_len=128,
+                        learning_rate=1e-2, logging_steps=1, save_steps=100)
+        result = sft.run(cfg, ModelSource("base", str(tiny_base)), ENV, ws, "key")
+    s = result.summary
+    assert s["steps"] == 8 and s["last_loss"] < s["first_loss"]
+    src = stage_model(ws.root, stage)
+    tuned, _ = load_model(src)  # reloads from the saved folder
+    base, _ = load_model(ModelSource("base", str(tiny_base)))
+    if src.adapter:  # SFT LoRA: the base stays byte-identical, the adapter learned
+        assert method == "lora"
+        lora_b = [p for n, p in tuned.named_parameters() if "lora_B" in n]
+        assert lora_b and all(p.abs().sum() > 0 for p in lora_b)
+        base_weights = dict(base.named_parameters())
+        for name, p in tuned.get_base_model().named_parameters():
+            if "lora_" not in name:
+                assert torch.equal(p, base_weights[name.replace(".base_layer", "")]), name
+        return
+    changed = _changed(tuned, base)
+    every = {n for n, _ in base.named_parameters()}
+    if method == "full":
+        assert changed == every
+    elif method == "freeze":
+        first = {n for n in every if n.startswith("model.layers.0.")}
+        assert first and not changed & first  # the frozen layer is byte-identical
+        assert any(n.startswith("model.layers.1.") for n in changed) and "model.norm.weight" in changed
+    else:  # CPT LoRA is merged into a full model: the adapted projections moved, norms did not
+        assert changed and all(n.endswith("proj.weight") for n in changed)
+        assert not any("norm" in n for n in changed)
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_cpt_trains_only_chosen_token_rows_of_the_embeddings(tmp_path, tiny_base, method, tokenizer):
+    from doppel.train.methods import token_rows
+
+    ws = Workspace(tmp_path / "run").create()
+    atomic_write_jsonl(ws.data / "cpt" / "train.jsonl",
+                       [TextChunk(id=f"c{i}", source="d", text=ANSWERS[i % 2] * 3) for i in range(20)])
+    cfg = CPTConfig(method=method, max_steps=6, batch_size=4, seq_len=32, learning_rate=1e-2, save_steps=100,
+                    embedding_tokens=["tide", "lamps"], embedding_learning_rate=5e-2)
+    result = cpt.run(cfg, ModelSource("base", str(tiny_base)), ENV, ws, "key")
+    rows = token_rows(tokenizer, ["tide", "lamps"], "k")
+    assert result.summary["embedding_rows"] == len(rows) > 0
+    tuned, _ = load_model(stage_model(ws.root, "cpt"))
+    base, _ = load_model(ModelSource("base", str(tiny_base)))
+    for get in ("get_input_embeddings", "get_output_embeddings"):
+        before, after = getattr(base, get)().weight, getattr(tuned, get)().weight
+        moved = {i for i in range(before.shape[0]) if not torch.equal(before[i], after[i])}
+        assert moved and moved <= set(rows), get  # chosen rows learned; every other row is byte-identical
+    assert any(n.endswith("proj.weight") for n in _changed(tuned, base))  # the layers trained too
+
+
+def test_cpt_embedding_learning_rate_zero_freezes_the_embeddings(tmp_path, tiny_base):
+    ws = Workspace(tmp_path / "run").create()
+    atomic_write_jsonl(ws.data / "cpt" / "train.jsonl",
+                       [TextChunk(id=f"c{i}", source="d", text=ANSWERS[i % 2] * 3) for i in range(20)])
+    cfg = CPTConfig(method="full", max_steps=4, batch_size=4, seq_len=32, learning_rate=1e-2, save_steps=100,
+                    embedding_learning_rate=0.0)
+    cpt.run(cfg, ModelSource("base", str(tiny_base)), ENV, ws, "key")
+    tuned, _ = load_model(stage_model(ws.root, "cpt"))
+    base, _ = load_model(ModelSource("base", str(tiny_base)))
+    changed = _changed(tuned, base)
+    assert "model.embed_tokens.weight" not in changed and "model.layers.0.mlp.up_proj.weight" in changed

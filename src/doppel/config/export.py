@@ -32,6 +32,9 @@ class ExportConfig(Strict):
     # Empty writes none (then llama-cpp-python is not needed).
     gguf: list[GGUFType] = ["f16", "q8_0", "q4_k_m"]
     pick: bool = False  # choose the smallest GGUF that passes the parity gate for the Modelfile
+    # Also write the LoRA adapter(s) alone as a GGUF adapter, next to an f16 GGUF of their base model
+    # (llama.cpp: -m base --lora adapter; Ollama: FROM base + ADAPTER adapter); checked by the parity gate.
+    lora_gguf: bool = False
     parity: ParitySettings = ParitySettings()
 
     @field_validator("gguf")

@@ -158,6 +158,8 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
         if src.path is not None and not src.path.is_absolute():
             src.path = (base_dir / src.path).resolve()
     cfg.run_dir = (base_dir / (cfg.run_dir or Path("runs") / cfg.name)).resolve()
+    if cfg.train.accelerate_config is not None and not cfg.train.accelerate_config.is_absolute():
+        cfg.train.accelerate_config = (base_dir / cfg.train.accelerate_config).resolve()
     return cfg
 
 

@@ -18,7 +18,7 @@ class ModelConfig(Strict):
     # A hub name or local path of a pretrained causal LM. Left empty, Doppel trains a
     # tokenizer and pretrains a model of `preset` size on the background sources.
     base: str | None = None
-    preset: Literal["tiny", "small", "medium"] = "small"
+    preset: Literal["tiny", "small", "medium", "large", "1b"] = "small"
     tokenizer: TokenizerSettings = TokenizerSettings()
     # auto: keep the tokenizer's template if it marks assistant turns for the loss, else ChatML.
     chat_template: Literal["auto", "chatml", "llama3", "mistral"] = "auto"

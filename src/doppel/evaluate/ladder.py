@@ -1,4 +1,5 @@
-"""The models of the ladder and their answers: base, prompted base, every trained stage.
+"""The models of the ladder and their answers: base, prompted base, every trained stage
+(and, through the same rung function, each exported GGUF file: see gguf_stage.py).
 
 Each model is loaded once; it scores held-out text and answers, answers the held-out
 questions in sampling rounds (until its pool reaches the word count Delta needs), and
@@ -75,16 +76,48 @@ class Prompter:
         return [{"role": "system", "content": system}, {"role": "user", "content": question}]
 
 
-def _rounds(model, tok, convs: list[list[dict]], cfg: EvalConfig, seed: int) -> list[dict]:
+class HFModel:
+    """A transformers model as a rung of the ladder (gguf_model.GGUFModel is the llama.cpp one)."""
+
+    def __init__(self, model, tokenizer, cfg: EvalConfig):
+        self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
+
+    def text_perplexity(self, texts: list[str]) -> float:
+        return text_perplexity(self.model, self.tokenizer, texts, self.cfg.batch_size)["perplexity"]
+
+    def answer_perplexity(self, conversations: list[list[dict]]) -> float:
+        return answer_perplexity(self.model, self.tokenizer, conversations, self.cfg.batch_size)["perplexity"]
+
+    def generate(self, conversations: list[list[dict]], seed: int) -> list[str]:
+        return generate_answers(self.model, self.tokenizer, conversations, self.cfg.generation, seed,
+                                self.cfg.batch_size)
+
+
+def _rounds(model, convs: list[list[dict]], cfg: EvalConfig, seed: int) -> list[dict]:
     out: list[dict] = []
     words = 0
     for r in range(cfg.max_rounds):
-        replies = generate_answers(model, tok, convs, cfg.generation, seed + 1000 * r, cfg.batch_size)
+        replies = model.generate(convs, seed + 1000 * r)
         out += [{"q": i, "round": r, "answer": a} for i, a in enumerate(replies)]
         words += sum(len(a.split()) for a in replies)
         if words >= cfg.min_words or not convs:
             break
     return out
+
+
+def answer_rung(model, label: str, describe: str, build, cfg: EvalConfig, texts: list[str] | None,
+                dialogues: list[list[dict]], questions: list[str], probes: list[Probe], seed: int) -> ModelRun:
+    """One rung on the held-out inputs: perplexities (of plain text unless `texts` is None),
+    answers in sampling rounds, identity probe answers. `model` is an HFModel or a GGUFModel;
+    `build` turns a question into the conversation that model is asked."""
+    run = ModelRun(label, describe)
+    run.row["heldout_perplexity"] = None if texts is None else model.text_perplexity(texts)
+    run.row["heldout_answer_perplexity"] = model.answer_perplexity(
+        [build(d[-2]["content"]) + [d[-1]] for d in dialogues])
+    run.answers = _rounds(model, [build(q) for q in questions], cfg, seed)
+    if probes:
+        run.probes = model.generate([build(p.question) for p in probes], seed + 7)
+    return run
 
 
 def answer_ladder(models: list[ModelSource], cfg: EvalConfig, prompter: Prompter, texts: list[str],
@@ -95,25 +128,18 @@ def answer_ladder(models: list[ModelSource], cfg: EvalConfig, prompter: Prompter
     runs: list[ModelRun] = []
     for src in models:
         progress(src.label)
-        model, tok = load_model(src, device=device)
+        model = HFModel(*load_model(src, device=device), cfg)
         variants = [(src.label, prompter.plain)]
         if src.label == "base" and cfg.prompted_baseline and prompter.examples:
             variants.append(("prompted", prompter.prompted))
         for label, build in variants:
-            run = ModelRun(label, src.describe() + (" + persona prompt with retrieved examples"
-                                                     if label == "prompted" else ""))
+            prompted = label == "prompted"
             # The prompt does not change the weights' score on plain text: the prompted row has none.
-            run.row["heldout_perplexity"] = None if label == "prompted" else \
-                text_perplexity(model, tok, texts, cfg.batch_size)["perplexity"]
-            convs = [build(d[-2]["content"]) + [d[-1]] for d in dialogues]
-            run.row["heldout_answer_perplexity"] = answer_perplexity(model, tok, convs, cfg.batch_size)["perplexity"]
-            run.answers = _rounds(model, tok, [build(q) for q in questions], cfg, seed)
-            if probes:
-                run.probes = generate_answers(model, tok, [build(p.question) for p in probes],
-                                              cfg.generation, seed + 7, cfg.batch_size)
+            run = answer_rung(model, label, src.describe() + (" + persona prompt with retrieved examples"
+                                                               if prompted else ""),
+                              build, cfg, None if prompted else texts, dialogues, questions, probes, seed)
             if label == "base":
-                run.classifier_answers = generate_answers(model, tok, [build(q) for q in classifier_questions],
-                                                          cfg.generation, seed + 11, cfg.batch_size)
+                run.classifier_answers = model.generate([build(q) for q in classifier_questions], seed + 11)
             runs.append(run)
         del model
     return runs

@@ -1,4 +1,9 @@
-"""Held-out cross-entropy: on the person's unseen text, and on their unseen answers in chat form."""
+"""Held-out cross-entropy: on the person's unseen text, and on their unseen answers in chat form.
+
+Scoring works on rows of (token ids, labels with -100 for unscored positions); the rows are
+built the same way for a transformers model and for a GGUF file in llama.cpp (gguf_model.py),
+so their numbers are comparable.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +37,23 @@ def _score(model, rows: list[tuple[list[int], list[int]]], batch_size: int) -> d
             ignore_index=-100, reduction="sum")
         total += float(nll)
         count += int((shift_labels != -100).sum())
-    mean = total / max(1, count)
+    return summary(total, count)
+
+
+def summary(total_nll: float, count: int) -> dict:
+    """Mean token NLL and perplexity from a summed NLL over `count` scored tokens."""
+    mean = total_nll / max(1, count)
     return {"nll": round(mean, 5), "perplexity": round(math.exp(mean), 4), "tokens": count}
+
+
+def text_rows(token_lists: list[list[int]], separator: int, limit: int) -> list[tuple[list[int], list[int]]]:
+    """Each text after a document separator (as in pretraining), cut to the context length;
+    every token but the separator is scored."""
+    rows = []
+    for enc in token_lists:
+        ids = ([separator] + list(enc))[:limit]
+        rows.append((ids, [-100] + ids[1:]))
+    return rows
 
 
 def _max_len(model) -> int:
@@ -42,12 +62,8 @@ def _max_len(model) -> int:
 
 def text_perplexity(model, tokenizer, texts: list[str], batch_size: int = 8) -> dict:
     """Perplexity of plain text, each text starting after a document separator."""
-    sep = document_separator(tokenizer)
-    limit = _max_len(model)
-    rows = []
-    for enc in tokenizer(texts, add_special_tokens=False)["input_ids"]:
-        ids = ([sep] + enc)[:limit]
-        rows.append((ids, [-100] + ids[1:]))
+    rows = text_rows(tokenizer(texts, add_special_tokens=False)["input_ids"], document_separator(tokenizer),
+                     _max_len(model))
     return _score(model, rows, batch_size)
 
 

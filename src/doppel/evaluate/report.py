@@ -62,9 +62,9 @@ def print_results(path: Path, console) -> None:
     if ref.get("classifier_cv_auc") is not None:
         console.print(f"person-likeness classifier: cross-validated AUC {ref['classifier_cv_auc']}")
     console.print(verdict(rows))
-    for line in stage_verdicts(rows):
+    for line in stage_verdicts(rows) + gguf_verdicts(rows):
         console.print("  " + line)
-    last = list(rows)[-1] if rows else None
+    last = newest(rows)
     samples_path = Path(path).parent / "samples" / f"{last}.jsonl"
     if last and samples_path.exists():
         console.print(f"\nSample answers from '{last}':")
@@ -88,10 +88,20 @@ def with_pairwise(results: dict) -> dict:
     return rows
 
 
+def is_gguf(row: dict) -> bool:
+    return row.get("backend") == "gguf"
+
+
+def newest(rows: dict) -> str | None:
+    """The last trained stage of the ladder (else its last row), not an exported file."""
+    trained = [m for m, r in rows.items() if m not in ("base", "prompted") and not is_gguf(r)]
+    return (trained or list(rows) or [None])[-1]
+
+
 def verdict(rows: dict) -> str:
-    """One plain line: does the person's held-out perplexity fall at every stage?"""
+    """One plain line: does the person's held-out perplexity fall at every training stage?"""
     values = [(label, row.get("heldout_perplexity")) for label, row in rows.items()
-              if row.get("heldout_perplexity") is not None]
+              if row.get("heldout_perplexity") is not None and not is_gguf(row)]
     if len(values) < 2:
         return ""
     chain = " → ".join(f"{label} {value:g}" for label, value in values)
@@ -127,6 +137,24 @@ def stage_verdicts(rows: dict) -> list[str]:
         text += ("beats it on " + ", ".join(wins)) if wins else "beats it on nothing measured"
         text += ("; loses on " + ", ".join(losses)) if losses else ""
         lines.append(text + ".")
+    return lines
+
+
+def gguf_verdicts(rows: dict) -> list[str]:
+    """Per exported file: what quantization cost against the model it was exported from."""
+    lines = []
+    for label, row in rows.items():
+        source = rows.get(row.get("exported_from") or "")
+        if not is_gguf(row) or source is None:
+            continue
+        parts = []
+        for key, words, _ in VERDICT_METRICS:
+            a, b = row.get(key), source.get(key)
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                change = f" ({(a - b) / b:+.1%})" if key == "heldout_perplexity" and b else ""
+                parts.append(f"{words} {_fmt(a)} vs {_fmt(b)}{change}")
+        lines.append(f"{row.get('gguf_file', label)} vs {row['exported_from'].upper()}, the model it was "
+                     f"exported from: " + (", ".join(parts) or "nothing measured on both") + ".")
     return lines
 
 
@@ -181,16 +209,19 @@ def write_report(ws, results: dict, persona) -> Path:
 
     rows = with_pairwise(results)
     out = ws.eval / "plots"
-    last = [m for m in rows if m not in ("base", "prompted")][-1:] or list(rows)[-1:]
+    last = [newest(rows)] if rows else []
     images = [plots.perplexity_plot(rows, out), plots.likeness_plot(results.get("likeness_distributions", {}), out),
               *(plots.phrases_plot(rows, m, out) for m in last), plots.loss_plot(ws.models, out)]
     figs = "".join(f"<img src='plots/{name}' alt='{name}'>" for name in images if name)
     ref = results.get("reference", {})
     auc = ref.get("classifier_cv_auc")
-    verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in [verdict(rows), *stage_verdicts(rows)] if v)
+    verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in [verdict(rows), *stage_verdicts(rows),
+                                                                *gguf_verdicts(rows)] if v)
     phrases = "".join(f"<li><b>{html.escape(m)}</b>: " + html.escape(", ".join(
         f"“{p['phrase']}” ×{p['ratio']}" for p in (r.get("overused_phrases") or [])[:5]) or "none") + "</li>"
         for m, r in rows.items())
+    gguf_note = ("\nRows <code>gguf-…</code>: the exported GGUF files, run in llama.cpp on the same text and "
+                 "questions with the same generation settings." if any(is_gguf(r) for r in rows.values()) else "")
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Doppel report: {html.escape(persona.name)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse;margin:1rem 0}}
 td,th{{border:1px solid #ccc;padding:.35rem .6rem;text-align:right;vertical-align:top}}.best{{background:#c8f0c8;font-weight:bold}}
@@ -202,7 +233,7 @@ character 2–4-gram classifier (the person's real answers against the base mode
 questions), scaled so the person's own held-out answers score 1.0; its cross-validated AUC is
 <b id="auc">{_fmt(auc)}</b>{' — a weak classifier, read person-likeness with care' if auc is not None and auc < 0.75 else ''}.
 Delta: Burrows' Delta over the most frequent words against the person's held-out text (0 = the person).
-Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).</p>
+Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).{gguf_note}</p>
 {_table(rows, ref)}
 <h2>Plots</h2>{figs}
 <h2>Over-used phrases (rate in answers ÷ rate in the person's text)</h2><ul>{phrases}</ul>

@@ -4,90 +4,54 @@ Models: base, base prompted as the person, every trained stage. Metrics: held-ou
 perplexities, person-likeness, function-word Delta, repetition and diversity, over-used
 phrases, identity probes; the LLM judge when an endpoint is configured; human A/B votes
 when any have been cast. Writes eval/results.json, eval/samples/, eval/report.html.
+The exported GGUF files join the ladder later, in the eval_gguf stage (gguf_stage.py).
 """
 
 from __future__ import annotations
 
-import random
-
 from doppel.config import EvalConfig, PersonaConfig
-from doppel.evaluate import ladder, scoring
+from doppel.evaluate import heldout, ladder, scoring
 from doppel.evaluate.report import write_report
-from doppel.metrics.identity import probe_set
 from doppel.modeling.loading import ModelSource
-from doppel.records import Document, Example, TextChunk, read_jsonl
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
 
-DELTA_REFERENCE_WORDS = 60_000
-
-
-def _questions(dialogues: list[Example], n: int) -> list[Example]:
-    """An evenly spread, fixed selection of held-out dialogues."""
-    if n <= 0 or not dialogues:
-        return []
-    step = max(1, len(dialogues) // n)
-    return dialogues[::step][:n]
-
-
-def _delta_reference(ws: Workspace, person_train: list[str], seed: int) -> list[str]:
-    """Text in several voices (background + the person's training answers) to standardise word rates."""
-    path = ws.corpus / "background.jsonl"
-    other = [d.text for d in read_jsonl(path, Document)] if path.exists() else []
-    random.Random(seed).shuffle(other)
-    out, words = list(person_train), sum(len(t.split()) for t in person_train)
-    for text in other:
-        if words >= DELTA_REFERENCE_WORDS:
-            break
-        out.append(text)
-        words += len(text.split())
-    return out
-
-
-def _samples(run: ladder.ModelRun, held: list[Example]) -> list[dict]:
-    return [{"id": held[a["q"]].id, "round": a["round"], "question": held[a["q"]].messages[-2].content,
-             "answer": a["answer"], "reference": held[a["q"]].messages[-1].content} for a in run.answers]
+# The base model's answers to training questions, kept so eval_gguf fits the same classifier.
+CLASSIFIER_ANSWERS = "classifier_answers.jsonl"
 
 
 def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], device: str, seed: int,
         ws: Workspace, teacher=None) -> StageResult:
-    chunks = read_jsonl(ws.data / "heldout" / "text.jsonl", TextChunk)
-    dialogues = read_jsonl(ws.data / "heldout" / "dialogues.jsonl", Example)
-    train_path = ws.data / "sft" / "train.jsonl"
-    train = read_jsonl(train_path, Example) if train_path.exists() else []
-    texts = [c.full_text() for c in chunks]
-    held = _questions(dialogues, cfg.questions)
-    references = [ex.messages[-1].content for ex in held]
-    clf_examples = _questions(train, cfg.classifier_questions)
-    probes = probe_set(persona.name) if cfg.identity_probes else []
-    prompter = ladder.Prompter(persona, [ex.messages[-1].content for ex in train], cfg.prompt_examples)
+    from doppel.evaluate.gguf_stage import forget_gguf_rungs
+
+    forget_gguf_rungs(ws)  # the rungs of exported files are measured again after this ladder
+    inputs = heldout.load_inputs(cfg, persona, ws)
+    held, probes = inputs.held, inputs.probes
+    prompter = ladder.Prompter(persona, inputs.train_answers, cfg.prompt_examples)
+    clf_questions = [ex.messages[-2].content for ex in inputs.classifier_examples]
 
     runs = ladder.answer_ladder(
-        models + ladder.later_models(ws.root, models), cfg, prompter, texts,
-        [[m.model_dump() for m in ex.messages] for ex in dialogues], [ex.messages[-2].content for ex in held],
-        probes, [ex.messages[-2].content for ex in clf_examples], device, seed,
+        models + ladder.later_models(ws.root, models), cfg, prompter, inputs.texts, inputs.conversations,
+        inputs.questions, probes, clf_questions, device, seed,
         progress=lambda label: print(f"  eval: scoring and sampling {label}", flush=True))
 
     base = next((r for r in runs if r.label == "base"), None)
-    person_train = [ex.messages[-1].content for ex in clf_examples]
-    clf = scoring.fit_classifier(person_train, base.classifier_answers if base else [], seed)
-    rows = scoring.score_runs(runs, persona, references, [c.text for c in chunks],
-                              _delta_reference(ws, [ex.messages[-1].content for ex in train], seed), probes, clf)
-    reference = scoring.reference_row(persona, references, [c.text for c in chunks], clf)
-    distributions = {label: row.pop("_likeness_distribution", []) for label, row in rows.items()}
+    person_train = [ex.messages[-1].content for ex in inputs.classifier_examples]
+    base_answers = base.classifier_answers if base else []
+    clf = scoring.fit_classifier(person_train, base_answers, seed)
+    rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
+    reference = scoring.reference_row(persona, inputs.references, [c.text for c in inputs.chunks], clf)
     distributions["person"] = reference.pop("_likeness_distribution", [])
 
     results: dict = {"models": rows, "reference": reference,
-                     "heldout": {"texts": len(texts), "dialogues": len(dialogues), "questions": len(held)},
+                     "heldout": {"texts": len(inputs.chunks), "dialogues": len(inputs.dialogues),
+                                 "questions": len(held)},
                      "generation": cfg.generation.model_dump(), "likeness_distributions": distributions}
-    outputs = [ws.eval / "results.json", ws.eval / "report.html"]
-    for r in runs:
-        path = ws.eval / "samples" / f"{r.label}.jsonl"
-        atomic_write_jsonl(path, _samples(r, held))
-        outputs.append(path)
+    outputs = [ws.eval / "results.json", ws.eval / "report.html", *heldout.write_samples(runs, held, ws)]
+    atomic_write_jsonl(ws.eval / CLASSIFIER_ANSWERS, [
+        {"question": q, "person": p, "base": b} for q, p, b in zip(clf_questions, person_train, base_answers)])
+    outputs.append(ws.eval / CLASSIFIER_ANSWERS)
     if probes:
-        atomic_write_jsonl(ws.eval / "identity.jsonl", [
-            {"model": r.label, "kind": p.kind, "question": p.question, "answer": a}
-            for r in runs for p, a in zip(probes, r.probes)])
+        atomic_write_jsonl(ws.eval / "identity.jsonl", heldout.identity_rows(runs, probes))
         outputs.append(ws.eval / "identity.jsonl")
     _judge(cfg, persona, teacher, runs, held, prompter, ws, results)
     _human(ws, results)

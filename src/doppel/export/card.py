@@ -18,7 +18,9 @@ from doppel.workspace import Workspace
 TRAINING_STAGES = {"pretrain": "pretraining from scratch on background text",
                    "cpt": "continued pretraining on the person's own words",
                    "sft": "supervised fine-tuning on the person's answers (assistant-only loss)",
-                   "pref": "preference optimisation"}
+                   "pref": "preference optimisation",
+                   "reward": "a reward model trained on the preference pairs",
+                   "rl": "GRPO against the reward model and person-likeness, with a KL penalty to the SFT policy"}
 
 
 def _read(path: Path) -> dict:
@@ -66,7 +68,9 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def _evaluation(ws: Workspace) -> list[str]:
-    results = _read(ws.eval / "results.json").get("models", {})
+    # GGUF rungs (eval_gguf, after export) describe an earlier export's files: the parity table covers these.
+    results = {name: row for name, row in _read(ws.eval / "results.json").get("models", {}).items()
+               if row.get("backend") != "gguf"}
     if not results:
         return ["No evaluation results were recorded (eval/results.json is missing)."]
     keys = sorted({k for row in results.values() for k, v in row.items()
@@ -81,6 +85,13 @@ def _parity(parity: dict, sizes: dict[str, int], chosen: str | None, names: dict
         mark = " (Modelfile)" if kind == chosen else ""
         rows.append([f"`{names.get(kind, kind)}`{mark}", f"{sizes.get(kind, 0) / 1e6:.1f} MB", row["ppl_ratio"], row["mean_kl"],
                      row["top1_agreement"], row.get("likeness_ratio"), verdict])
+    lora = parity.get("lora_adapter")
+    if lora:
+        verdict = "pass" if lora["passed"] else "FAIL: " + "; ".join(lora["failures"])
+        rows.append([f"`{lora['base_file']}` + LoRA `{lora['adapter_file']}`",
+                     " + ".join(f"{b / 1e6:.1f} MB" for b in lora.get("bytes", {}).values()),
+                     lora["ppl_ratio"], lora["mean_kl"], lora["top1_agreement"], lora.get("likeness_ratio"),
+                     verdict])
     if not rows:
         return ["No GGUF files were written (export.gguf is empty)."]
     return _table(["file", "size", "perplexity ratio", "mean KL", "top-1 agreement", "likeness ratio", "gate"],
@@ -121,5 +132,9 @@ def model_card(ws: Workspace, persona: PersonaConfig, model_cfg: ModelConfig, tr
     if chosen:
         lines += ["# Ollama", "ollama create my-voice -f Modelfile && ollama run my-voice",
                   "# llama.cpp", f"llama-server -m {names[chosen]} --jinja"]
+    lora = parity.get("lora_adapter")
+    if lora and lora["passed"]:
+        lines += ["# the base model with the LoRA adapter on top (Ollama: Modelfile.lora)",
+                  f"llama-server -m {lora['base_file']} --lora {lora['adapter_file']} --jinja"]
     lines += ["```", ""]
     return "\n".join(lines)

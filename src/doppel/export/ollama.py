@@ -65,13 +65,15 @@ def _quote(text: str) -> str:
 
 
 def modelfile(gguf_name: str, tokenizer, system_prompt: str, settings: GenerationSettings,
-              context: int, title: str) -> str:
+              context: int, title: str, adapter: str | None = None) -> str:
+    """The Modelfile text; `adapter` names a GGUF LoRA adapter applied on top of `gguf_name`."""
     template = go_template(tokenizer)
     stops = [tokenizer.convert_ids_to_tokens(i) for i in end_of_turn_ids(tokenizer)]
     lines = [f"# Ollama Modelfile for {title}, written by Doppel.",
-             f"#   ollama create {Path(gguf_name).stem.lower()} -f Modelfile",
+             f"#   ollama create {Path(adapter or gguf_name).stem.lower()} -f "
+             f"{'Modelfile.lora' if adapter else 'Modelfile'}",
              "# This model imitates a real person; it is not them. Do not present its words as theirs.",
-             f"FROM ./{gguf_name}"]
+             f"FROM ./{gguf_name}"] + ([f"ADAPTER ./{adapter}"] if adapter else [])
     if template:
         lines.append(f"TEMPLATE {_quote(template)}")
     else:

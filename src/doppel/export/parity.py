@@ -111,12 +111,13 @@ def _generation(llm, ref: Reference, cfg: ParitySettings) -> tuple[list[str], li
 
 def measure(path, ref: Reference, texts: list[str], prompts: list[list[dict]], cfg: ParitySettings,
             scorer: Scorer | None) -> dict:
-    """Every parity number of one GGUF file against the reference."""
+    """Every parity number of one GGUF file (or a (base, LoRA adapter) pair of files) against the reference."""
     from doppel.modeling.llamacpp import chat_tokens, load_gguf, tokenize
 
+    path, lora = path if isinstance(path, (tuple, list)) else (path, None)
     llm = load_gguf(path, n_ctx=max([len(i) for i in ref.text_ids] + [len(i) + cfg.max_new_tokens
                                                                        for i in ref.chat_ids] + [64]) + 8,
-                    logits_all=True)
+                    logits_all=True, lora=lora)
     try:
         plain = [tokenize(llm, t)[: cfg.max_tokens_per_text] for t in texts]
         plain = [ids for ids in plain if len(ids) >= 2]
@@ -155,9 +156,10 @@ def verdict(row: dict, cfg: ParitySettings) -> list[str]:
     return failures
 
 
-def run_gate(model, tokenizer, files: dict[str, str], texts: list[str], prompts: list[list[dict]],
-             cfg: ParitySettings, scorer: Scorer | None = None) -> dict:
-    """Measure every GGUF in `files` (name → path); each row gets `passed` and its `failures`."""
+def run_gate(model, tokenizer, files: dict[str, str | tuple[str, str]], texts: list[str],
+             prompts: list[list[dict]], cfg: ParitySettings, scorer: Scorer | None = None) -> dict:
+    """Measure every GGUF in `files` (name → path, or (base path, LoRA adapter path)); each row gets
+    `passed` and its `failures`."""
     ref = reference(model, tokenizer, texts, prompts, cfg, scorer)
     rows = {}
     for name, path in files.items():

@@ -8,6 +8,7 @@ gets in llama.cpp, Ollama or LM Studio.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -54,22 +55,55 @@ def micro_batch() -> int:
 
 
 def load_gguf(path: str | Path, n_ctx: int = 0, logits_all: bool = False, threads: int | None = None,
-              kv_f32: bool = False):
+              kv_f32: bool = False, lora: str | Path | None = None):
     """A `llama_cpp.Llama` for the file; n_ctx 0 means the model's own context length.
 
     llama.cpp keeps its attention cache in f16 by default; `kv_f32` keeps it in f32, so a
-    comparison with transformers measures the file and not the cache's rounding.
+    comparison with transformers measures the file and not the cache's rounding. `lora` is a
+    GGUF LoRA adapter applied on top of the model (scale 1).
     """
     llama_cpp = require_llama_cpp()
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"GGUF file {path} does not exist; run 'doppel export RUN_DIR --gguf q8_0' first")
+    for file in (path, lora):
+        if file is not None and not Path(file).exists():
+            raise UserError(f"GGUF file {file} does not exist; run 'doppel export RUN_DIR --gguf q8_0' first")
     threads = threads or default_threads()
     quiet()
     cache = {"type_k": llama_cpp.GGML_TYPE_F32, "type_v": llama_cpp.GGML_TYPE_F32} if kv_f32 else {}
-    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=512, n_ubatch=micro_batch(),
-                           logits_all=logits_all,
-                           n_threads=threads, n_threads_batch=threads, verbose=False, **cache)
+    adapter = {"lora_path": str(lora)} if lora is not None else {}
+    with _without_native_lines(LORA_BUFFER_NOTE if lora is not None else None):
+        return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=512, n_ubatch=micro_batch(),
+                               logits_all=logits_all,
+                               n_threads=threads, n_threads_batch=threads, verbose=False, **cache, **adapter)
+
+
+# llama.cpp prints this for every adapted tensor when the base's weights sit in a repacked (AMX)
+# buffer: the adapter then runs from plain CPU memory. It prints it whatever the log level.
+LORA_BUFFER_NOTE = "cannot use buft"
+
+
+@contextmanager
+def _without_native_lines(noise: str | None):
+    """Run with the process's stderr captured, then pass on every line except those containing `noise`."""
+    import sys
+    import tempfile
+
+    if noise is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            sys.stderr.write("".join(line for line in text.splitlines(True) if noise not in line))
 
 
 def context_length(llm) -> int:

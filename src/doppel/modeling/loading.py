@@ -14,7 +14,7 @@ from pathlib import Path
 from doppel.errors import UserError
 
 # Newest first: what `chat` and `serve` pick when no model is named.
-MODEL_ORDER = ("export", "pref", "sft", "cpt", "pretrain")
+MODEL_ORDER = ("export", "rl", "pref", "sft", "cpt", "pretrain")
 
 
 @dataclass(frozen=True)

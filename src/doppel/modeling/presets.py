@@ -1,4 +1,4 @@
-"""Llama-architecture model presets for models built from scratch.
+"""Model size presets for models built from scratch (Llama architecture; Qwen2 for tests).
 
 Intermediate sizes are multiples of 256 so GGUF block quantization covers every tensor.
 """
@@ -26,16 +26,22 @@ PRESETS: dict[str, Preset] = {
     "small": Preset(256, 4, 4, 4, 768, 1024),
     # ~25M plus embeddings: a longer CPU run or a quick GPU run.
     "medium": Preset(512, 8, 8, 4, 1536, 2048),
+    # ~75M plus embeddings: a GPU run of an hour or so.
+    "large": Preset(768, 12, 12, 4, 2048, 2048),
+    # ~1B plus embeddings (TinyLlama's shape): days of GPU time; for real pretraining budgets.
+    "1b": Preset(2048, 22, 32, 4, 5632, 2048, tie_word_embeddings=False),
 }
+ARCHITECTURES = ("llama", "qwen2")
 
 
-def build_model(preset: str, tokenizer, seed: int = 0):
-    """A freshly initialised LlamaForCausalLM sized by `preset` for `tokenizer`."""
+def build_model(preset: str, tokenizer, seed: int = 0, arch: str = "llama"):
+    """A freshly initialised causal LM sized by `preset` for `tokenizer` (Llama, or Qwen2)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     p = PRESETS[preset]
-    config = LlamaConfig(
+    config_cls, model_cls = {"llama": (LlamaConfig, LlamaForCausalLM), "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[arch]
+    config = config_cls(
         vocab_size=len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -43,4 +49,4 @@ def build_model(preset: str, tokenizer, seed: int = 0):
         **asdict(p),
     )
     torch.manual_seed(seed)
-    return LlamaForCausalLM(config)
+    return model_cls(config)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from doppel.config import LoraSettings, TrainStage
+from doppel.errors import TrainingStopped, UserError
 from doppel.modeling.device import resolve_device, use_bf16
 from doppel.modeling.tokenizer import document_separator
 from doppel.workspace import atomic_dir, atomic_write_json
@@ -87,6 +90,8 @@ def trainer_kwargs(cfg: TrainStage, env: TrainEnv, has_eval: bool = False) -> di
         seed=env.seed,
         data_seed=env.seed,
         dataloader_num_workers=0,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        ddp_find_unused_parameters=False,
     )
     return base | extra
 
@@ -134,30 +139,117 @@ def plot_losses(history: list[dict], path: Path) -> bool:
     return True
 
 
+# How a training stage treats checkpoints left by an interrupted run of the same settings:
+# "auto" resumes when there is one, "require" fails unless it can resume (doppel train --resume),
+# "restart" discards them (doppel train --restart).
+RESUME_POLICIES = ("auto", "require", "restart")
+_resume = {"policy": "auto"}
+
+
+def set_resume_policy(policy: str) -> None:
+    if policy not in RESUME_POLICIES:
+        raise ValueError(f"resume policy must be one of {RESUME_POLICIES}")
+    _resume["policy"] = policy
+
+
 def checkpoint_dir(stage_dir: Path, run_key: str) -> tuple[Path, str | None]:
     """The checkpoints folder and the last complete checkpoint to resume from, if any.
 
     Checkpoints are reused only if they were made with the same settings and inputs
     (`run_key`); otherwise they are cleared so a changed config starts afresh. A
     checkpoint cut short by a kill (no trainer_state.json, which the Trainer writes last)
-    is removed rather than resumed from.
+    is removed rather than resumed from. Resuming restores the optimizer, the schedule,
+    the random state and the position in the data order.
     """
+    from doppel.train.distributed import barrier, is_main
+
+    policy = _resume["policy"]
+    if policy == "require":
+        _resume["policy"] = "auto"  # only the first stage that runs must resume; later ones start normally
     ckpt = stage_dir / "checkpoints"
     stamp = ckpt / "doppel-run.json"
     same = stamp.exists() and json.loads(stamp.read_text()).get("run_key") == run_key
-    if not same and ckpt.exists():
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True, exist_ok=True)
-    if not same:
-        atomic_write_json(stamp, {"run_key": run_key})
-    complete = []
-    for p in ckpt.glob("checkpoint-*"):
-        if (p / "trainer_state.json").exists():
-            complete.append(p)
-        else:
-            shutil.rmtree(p, ignore_errors=True)
-    complete.sort(key=lambda p: int(p.name.split("-")[-1]))
+    complete = sorted((p for p in ckpt.glob("checkpoint-*") if (p / "trainer_state.json").exists()),
+                      key=lambda p: int(p.name.split("-")[-1])) if same and policy != "restart" else []
+    if policy == "require" and not same:
+        why = ("its checkpoints were made with other settings or inputs (the config or an earlier stage "
+               "changed since)" if stamp.exists() else "it has no checkpoints to resume from")
+        raise UserError(f"cannot resume stage '{stage_dir.name}': {why}. Run without --resume to train it "
+                        f"from the start")
+    if policy == "require" and not complete:
+        raise UserError(f"cannot resume stage '{stage_dir.name}': no complete checkpoint in {ckpt} (one is "
+                        f"written every save_steps steps). Run without --resume to train it from the start")
+    barrier()  # every rank has read the folder before rank 0 changes it
+    if is_main():
+        if (not same or policy == "restart") and ckpt.exists():
+            shutil.rmtree(ckpt)
+        ckpt.mkdir(parents=True, exist_ok=True)
+        if not same or policy == "restart":
+            atomic_write_json(stamp, {"run_key": run_key})
+        for p in ckpt.glob("checkpoint-*"):
+            if not (p / "trainer_state.json").exists():
+                shutil.rmtree(p, ignore_errors=True)
+    barrier()
     return ckpt, (str(complete[-1]) if complete else None)
+
+
+class GracefulStop:
+    """Ctrl-C during training: finish the current step, save a checkpoint, then stop.
+
+    A second Ctrl-C aborts at once. Installed only in the main thread of the main process.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step and saving a checkpoint (Ctrl-C again aborts at once)", flush=True)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _stop_callback(stop: GracefulStop):
+    from transformers import TrainerCallback
+
+    class StopOnRequest(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if stop.requested:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return StopOnRequest()
+
+
+def run_training(trainer, resume_from: str | None, stage: str) -> dict:
+    """trainer.train(), resuming from `resume_from`; a Ctrl-C saves a checkpoint and raises
+    TrainingStopped (the stage's model is not written, so the stage stays unfinished).
+
+    Returns what the summary should say about several processes (empty for one).
+    """
+    from doppel.train.distributed import rank_check
+
+    with GracefulStop() as stop:
+        trainer.add_callback(_stop_callback(stop))
+        trainer.train(resume_from_checkpoint=resume_from)
+    if stop.requested:
+        step = trainer.state.global_step
+        raise TrainingStopped(f"stage '{stage}' stopped at step {step} with a checkpoint saved; "
+                              f"'doppel train CONFIG --stage {stage} --resume' continues from it")
+    return rank_check(trainer)
 
 
 def lora_config(settings: LoraSettings, modules_to_save: list[str] | None = None):
@@ -180,12 +272,15 @@ def save_trained(trainer, tokenizer, folder: Path, base_identity: dict | None = 
     An adapter is saved with its base model's identity so it is refused on another base.
     """
     from doppel.modeling.identity import write_identity
+    from doppel.train.distributed import barrier, is_main
 
-    with atomic_dir(folder) as tmp:
-        trainer.model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if base_identity is not None:
-            write_identity(tmp, base_identity)
+    if is_main():
+        with atomic_dir(folder) as tmp:
+            trainer.model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            if base_identity is not None:
+                write_identity(tmp, base_identity)
+    barrier()
 
 
 def losses(history: list[dict]) -> list[dict]:
@@ -198,10 +293,13 @@ def finish_training(state, stage_dir: Path, resumed_from: str | None) -> dict:
     Called after the final model is saved: checkpoints only serve to resume an interrupted
     run, and a later forced rerun must train afresh rather than resume at the last step.
     """
+    from doppel.train.distributed import is_main
+
     history = state.log_history
-    atomic_write_json(stage_dir / "log_history.json", history)
-    shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
-    plot_losses(history, stage_dir / "loss.png")
+    if is_main():
+        atomic_write_json(stage_dir / "log_history.json", history)
+        shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
+        plot_losses(history, stage_dir / "loss.png")
     curve = losses(history)
     held = [h["eval_loss"] for h in history if "eval_loss" in h]
     return {

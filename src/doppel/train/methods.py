@@ -95,8 +95,11 @@ def _template(model, tokenizer, choice: str) -> tuple[list[int], list[int]]:
 
 
 def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int, device: str,
-            template: str | None = None, train_new_tokens: bool = True) -> Prepared:
-    """The model ready to train for `method` on `base`, with the chat template applied if given."""
+            template: str | None = None, train_new_tokens: bool = True, train_embeddings: bool = False) -> Prepared:
+    """The model ready to train for `method` on `base`, with the chat template applied if given.
+
+    `train_embeddings` makes a LoRA adapter train the embeddings and head too (in full).
+    """
     if method == "qlora":
         model, tokenizer = load_4bit(base)
     else:
@@ -108,7 +111,7 @@ def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int
 
         from doppel.train.common import lora_config
 
-        save = embedding_modules(model) if untrained and train_new_tokens else []
+        save = embedding_modules(model) if (untrained and train_new_tokens) or train_embeddings else []
         trained = list(range(len(tokenizer))) if save else []
         model = get_peft_model(model, lora_config(lora, save))
     elif method == "freeze":
@@ -118,3 +121,42 @@ def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int
     else:
         trained = list(range(len(tokenizer)))
     return Prepared(model, tokenizer, added, untrained, trained)
+
+
+def token_rows(tokenizer, tokens: list[str], key: str) -> list[int]:
+    """The vocabulary rows of words or tokens: every piece of the word, with and without a leading space."""
+    vocab = tokenizer.get_vocab()
+    rows: set[int] = set()
+    for token in tokens:
+        if token in vocab:
+            rows.add(vocab[token])
+            continue
+        found = {i for text in (token, " " + token) for i in tokenizer(text, add_special_tokens=False)["input_ids"]}
+        if not found:
+            raise UserError(f"{key}: '{token}' is no token of the tokenizer and encodes to nothing; remove it")
+        rows |= found
+    return sorted(rows)
+
+
+def embedding_optimizer(model, learning_rate: float, weight_decay: float, embedding_learning_rate: float | None,
+                        rows: list[int] | None):
+    """AdamW with the embeddings and head in a group of their own learning rate.
+
+    With `rows`, the gradient of every other row is zeroed and that group has no weight
+    decay, so those rows stay byte-identical (Adam moves nothing whose gradient was always 0).
+    """
+    import torch
+
+    embed = {id(p): p for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None
+             for p in m.parameters() if p.requires_grad}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in embed]
+    if rows is not None:
+        for p in embed.values():
+            mask = torch.zeros(p.shape[0], 1, device=p.device)
+            mask[rows] = 1.0
+            p.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype))
+    groups = [{"params": rest, "lr": learning_rate, "weight_decay": weight_decay},
+              {"params": list(embed.values()),
+               "lr": learning_rate if embedding_learning_rate is None else embedding_learning_rate,
+               "weight_decay": 0.0 if rows is not None else weight_decay}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=learning_rate)

@@ -14,8 +14,9 @@ from doppel.errors import UserError
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, load_model, write_meta
 from doppel.records import PreferencePair, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, lora_config,
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, lora_config, run_training,
                                  save_trained, trainer_kwargs)
+from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
 
@@ -79,12 +80,14 @@ def run(cfg: PreferenceConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, r
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
     trainer = _trainer(cfg.method, cfg, model, tokenizer, dataset, trainer_kwargs(cfg, env), str(ckpt),
                        callbacks(cfg, stage_dir))
-    trainer.train(resume_from_checkpoint=resume_from)
+    processes = run_training(trainer, resume_from, "pref")
 
     identity = identity_of(sft.path)
     save_trained(trainer, tokenizer, stage_dir / "adapter", identity)
     summary = finish_training(trainer.state, stage_dir, resume_from)
+    summary.update(processes)
     summary.update(method=cfg.method, pairs=len(pairs), base=sft.describe())
-    write_meta(stage_dir, ws.root, "adapter", "adapter", sft.path,
-               pre_adapters=[sft.adapter] if sft.adapter else [], method=cfg.method)
+    if is_main():
+        write_meta(stage_dir, ws.root, "adapter", "adapter", sft.path,
+                   pre_adapters=[sft.adapter] if sft.adapter else [], method=cfg.method)
     return StageResult(summary, [stage_dir / "adapter", stage_dir / "meta.json"])

@@ -7,8 +7,9 @@ from doppel.modeling.loading import write_meta
 from doppel.modeling.presets import build_model
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks,
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks, run_training,
                                  save_trained, trainer_kwargs)
+from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
 
@@ -25,10 +26,12 @@ def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspac
     args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env))
     trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=default_data_collator,
                       callbacks=callbacks(cfg, stage_dir))
-    trainer.train(resume_from_checkpoint=resume_from)
+    processes = run_training(trainer, resume_from, "pretrain")
 
     save_trained(trainer, tokenizer, stage_dir / "model")
     summary = finish_training(trainer.state, stage_dir, resume_from)
+    summary.update(processes)
     summary.update(parameters=sum(p.numel() for p in model.parameters()), packing=packing)
-    write_meta(stage_dir, ws.root, "full", "model", None, preset=model_cfg.preset)
+    if is_main():
+        write_meta(stage_dir, ws.root, "full", "model", None, preset=model_cfg.preset)
     return StageResult(summary, [stage_dir / "model", stage_dir / "meta.json"])

@@ -4,13 +4,17 @@ with assistant-only loss."""
 from __future__ import annotations
 
 from doppel.config import SFTConfig
+from doppel.errors import UserError
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, write_meta
 from doppel.modeling.templates import check_same_template, preflight
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import Example, read_jsonl
-from doppel.train.common import TrainEnv, callbacks, checkpoint_dir, finish_training, save_trained, trainer_kwargs
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, run_training, save_trained,
+                                 trainer_kwargs)
 from doppel.train.methods import ADAPTER_METHODS, check_method, prepare
+from doppel.train.packing import PackedCollator, packed_dataset
+from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
 
@@ -30,19 +34,25 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     examples = read_jsonl(ws.data / "sft" / "train.jsonl", Example)
     if (ws.data / "sft" / "synth.jsonl").exists():  # teacher-made examples (synth stage)
         examples += read_jsonl(ws.data / "sft" / "synth.jsonl", Example)
-    dataset = Dataset.from_list([{"messages": [m.model_dump() for m in ex.messages]} for ex in examples])
+    rows, packing = _rows(examples, tokenizer, cfg)
+    if not rows:
+        raise UserError(f"no SFT example has an assistant turn within train.sft.seq_len={cfg.seq_len} tokens "
+                        f"({packing['dropped']}); raise seq_len or check data/sft/train.jsonl")
 
     held_path = ws.data / "heldout" / "dialogues.jsonl"
     held = read_jsonl(held_path, Example) if cfg.eval_steps and held_path.exists() else []
-    eval_set = Dataset.from_list([{"messages": [m.model_dump() for m in ex.messages]} for ex in held]) if held else None
+    eval_rows = _rows(held, tokenizer, cfg)[0] if held else []
 
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
-    args = TrlSFTConfig(output_dir=str(ckpt), max_length=cfg.seq_len,
-                        assistant_only_loss=cfg.assistant_only_loss,
-                        dataset_num_proc=None, **trainer_kwargs(cfg, env, has_eval=bool(held)))
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=eval_set,
-                         processing_class=tokenizer, callbacks=callbacks(cfg, stage_dir))
-    trainer.train(resume_from_checkpoint=resume_from)
+    # The examples arrive tokenized, labelled (assistant-only) and packed: TRL's own dataset
+    # preparation is skipped and the collator keeps the per-example position ids.
+    args = TrlSFTConfig(output_dir=str(ckpt), max_length=cfg.seq_len, dataset_kwargs={"skip_prepare_dataset": True},
+                        remove_unused_columns=False, **trainer_kwargs(cfg, env, has_eval=bool(eval_rows)))
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+                         processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id, cfg.seq_len),
+                         callbacks=callbacks(cfg, stage_dir))
+    processes = run_training(trainer, resume_from, "sft")
 
     adapter = cfg.method in ADAPTER_METHODS
     folder = "adapter" if adapter else "model"
@@ -50,8 +60,15 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     save_trained(trainer, tokenizer, stage_dir / folder, identity)
     check_same_template(trained_template, load_tokenizer(stage_dir / folder))
     summary = finish_training(trainer.state, stage_dir, resume_from)
-    summary.update(method=cfg.method, examples=len(examples), base=base.describe(),
+    summary.update(processes)
+    summary.update(method=cfg.method, examples=len(examples), packing=packing, base=base.describe(),
                    added_tokens=tokenizer.convert_ids_to_tokens(prepared.added_tokens))
-    write_meta(stage_dir, ws.root, "adapter" if adapter else "full", folder,
-               base.path if adapter else None, method=cfg.method)
+    if is_main():
+        write_meta(stage_dir, ws.root, "adapter" if adapter else "full", folder,
+                   base.path if adapter else None, method=cfg.method)
     return StageResult(summary, [stage_dir / folder, stage_dir / "meta.json"])
+
+
+def _rows(examples: list[Example], tokenizer, cfg: SFTConfig) -> tuple[list[dict], dict]:
+    conversations = [[m.model_dump() for m in ex.messages] for ex in examples]
+    return packed_dataset(conversations, tokenizer, cfg.seq_len, cfg.assistant_only_loss, pack_rows=cfg.packing)

@@ -1,0 +1,144 @@
+"""The eval_gguf stage: each exported GGUF file as a rung of the persona ladder.
+
+Runs after export. Every file named in export/parity.json is loaded in llama.cpp and answers
+the eval stage's held-out questions with the recorded generation settings; it is scored on
+the same held-out text (perplexity from llama.cpp's logits) and by the same metrics, with the
+person-likeness classifier refitted on exactly the data the eval stage used. The rungs are
+added to eval/results.json (rows `gguf-<type>`), their samples to eval/samples/, and
+eval/report.html is written again. Without GGUF files it prints one line and skips.
+"""
+
+from __future__ import annotations
+
+import json
+
+from doppel.config import EvalConfig, PersonaConfig
+from doppel.errors import UserError
+from doppel.evaluate import heldout, ladder, scoring
+from doppel.evaluate.gguf_model import GGUFModel
+from doppel.evaluate.report import write_report
+from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
+
+PREFIX = "gguf-"
+RECORD = "gguf.json"  # this stage's own record; the eval stage removes it, so this stage runs again
+IDENTITY = "identity_gguf.jsonl"
+AGAIN = "run 'doppel run CONFIG' (it runs eval before eval_gguf)"
+
+
+def forget_gguf_rungs(ws: Workspace, results: dict | None = None) -> bool:
+    """Remove the GGUF rungs' files (and rows, from `results` when given); True when rows went."""
+    for path in [ws.eval / RECORD, ws.eval / IDENTITY, *(ws.eval / "samples").glob(f"{PREFIX}*.jsonl")]:
+        path.unlink(missing_ok=True)
+    if results is None:
+        return False
+    gone = [label for label, row in results.get("models", {}).items() if row.get("backend") == "gguf"]
+    for label in gone:
+        del results["models"][label]
+        results.get("likeness_distributions", {}).pop(label, None)
+    results.pop("gguf", None)
+    return bool(gone)
+
+
+def _load_json(path, what: str) -> dict:
+    if not path.exists():
+        raise UserError(f"{path} is missing: {what}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path} is not valid JSON ({err}); {what}") from None
+
+
+def _results(ws: Workspace, cfg: EvalConfig, questions: int) -> dict:
+    results = _load_json(ws.eval / "results.json", f"the GGUF rungs join the eval stage's ladder; {AGAIN}")
+    same = (results.get("generation") == cfg.generation.model_dump()
+            and results.get("heldout", {}).get("questions") == questions)
+    if not same:
+        raise UserError(f"{ws.eval / 'results.json'} was written with other eval settings (eval.generation, "
+                        f"eval.questions) than the config's; every rung must answer alike: {AGAIN}")
+    return results
+
+
+def _files(ws: Workspace) -> tuple[dict, dict]:
+    """(type → path of every GGUF the export wrote, parity.json)."""
+    parity = _load_json(ws.export / "parity.json", "run 'doppel export CONFIG' first")
+    files = {}
+    for kind, name in (parity.get("file_names") or {}).items():
+        path = ws.export / name
+        if not path.exists():
+            raise UserError(f"export/parity.json names {name} but {path} is missing; write it again with "
+                            f"'doppel export CONFIG --force'")
+        files[kind] = path
+    return files, parity
+
+
+def _exported_from(ws: Workspace, rows: dict) -> str | None:
+    """The ladder row of the model the files were made from (export's merged_from)."""
+    source = ws.stage_entry("export").get("summary", {}).get("merged_from")
+    return next((label for label, row in rows.items() if source and row.get("model") == source), None)
+
+
+def _classifier(ws: Workspace, seed: int):
+    """The eval stage's person-likeness classifier, fitted again on the same answers."""
+    from doppel.evaluate.stage import CLASSIFIER_ANSWERS
+
+    path = ws.eval / CLASSIFIER_ANSWERS
+    if not path.exists():
+        raise UserError(f"{path} is missing (the eval stage of an older Doppel did not write it); run "
+                        f"'doppel run CONFIG --only eval --force', then 'doppel run CONFIG'")
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return scoring.fit_classifier([p["person"] for p in pairs], [p["base"] for p in pairs], seed)
+
+
+def _skip(ws: Workspace, results: dict, persona: PersonaConfig, notice: str) -> StageResult:
+    removed = forget_gguf_rungs(ws, results)  # rungs of files an earlier export wrote
+    atomic_write_json(ws.eval / RECORD, {"skipped": notice})
+    outputs = [ws.eval / RECORD]
+    if removed:
+        atomic_write_json(ws.eval / "results.json", results)
+        write_report(ws, results, persona)
+        outputs += [ws.eval / "results.json", ws.eval / "report.html"]
+    return StageResult({"notice": notice}, outputs)
+
+
+def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace) -> StageResult:
+    inputs = heldout.load_inputs(cfg, persona, ws)
+    results = _results(ws, cfg, len(inputs.held))
+    files, parity = _files(ws)
+    if not files:
+        return _skip(ws, results, persona, "export wrote no GGUF file (export.gguf is empty): nothing to add "
+                                           "to the ladder")
+    forget_gguf_rungs(ws, results)
+    source = _exported_from(ws, results["models"])
+    plain = ladder.Prompter(persona, [], 0).plain  # a fine-tuned model is asked without examples
+    runs = []
+    for kind, path in files.items():
+        print(f"  eval_gguf: scoring and sampling {path.name} in llama.cpp", flush=True)
+        gate = "passed" if parity.get("files", {}).get(kind, {}).get("passed") else "failed"
+        describe = f"{path.relative_to(ws.root)} (llama.cpp; parity gate {gate})"
+        with GGUFModel(path, cfg.generation) as model:
+            runs.append(ladder.answer_rung(model, PREFIX + kind, describe, plain, cfg, inputs.texts,
+                                           inputs.conversations, inputs.questions, inputs.probes, seed))
+    clf = _classifier(ws, seed)
+    rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
+    for kind, r in zip(files, runs):
+        rows[r.label].update(backend="gguf", gguf_type=kind, gguf_file=files[kind].name, exported_from=source,
+                             parity_passed=parity.get("files", {}).get(kind, {}).get("passed"),
+                             size_mb=round(files[kind].stat().st_size / 1e6, 2))
+    results["models"].update(rows)
+    before = results.get("likeness_distributions", {})
+    person = {"person": before.pop("person")} if "person" in before else {}
+    results["likeness_distributions"] = {**before, **distributions, **person}  # the person's last, as in eval
+    record = {"files": {kind: files[kind].name for kind in files}, "exported_from": source,
+              "classifier_cv_auc": clf.cv_auc if clf is not None else None}
+    results["gguf"] = record
+    outputs = heldout.write_samples(runs, inputs.held, ws)
+    if inputs.probes:
+        atomic_write_jsonl(ws.eval / IDENTITY, heldout.identity_rows(runs, inputs.probes))
+        outputs.append(ws.eval / IDENTITY)
+    atomic_write_json(ws.eval / "results.json", results)
+    write_report(ws, results, persona)
+    atomic_write_json(ws.eval / RECORD, {**record, "models": rows})
+    outputs += [ws.eval / RECORD, ws.eval / "results.json", ws.eval / "report.html"]
+    summary = {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta",
+                                                "identity_accuracy")} for label, row in rows.items()}
+    return StageResult({"models": summary, "exported_from": source}, outputs)

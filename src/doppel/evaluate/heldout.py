@@ -1,0 +1,107 @@
+"""What every rung of the ladder is measured on, and the scoring and samples common to all rungs.
+
+The eval stage (transformers models) and the eval_gguf stage (exported GGUF files) both read
+their inputs here, so every rung answers the same held-out questions, is scored on the same
+text, and is compared with the person by the same metrics.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from doppel.config import EvalConfig, PersonaConfig
+from doppel.evaluate import scoring
+from doppel.evaluate.ladder import ModelRun
+from doppel.metrics.identity import Probe, probe_set
+from doppel.records import Document, Example, TextChunk, read_jsonl
+from doppel.workspace import Workspace, atomic_write_jsonl
+
+DELTA_REFERENCE_WORDS = 60_000
+
+
+def spread(dialogues: list[Example], n: int) -> list[Example]:
+    """An evenly spread, fixed selection of dialogues."""
+    if n <= 0 or not dialogues:
+        return []
+    step = max(1, len(dialogues) // n)
+    return dialogues[::step][:n]
+
+
+@dataclass
+class Inputs:
+    chunks: list[TextChunk]  # the person's held-out text
+    dialogues: list[Example]  # every held-out dialogue (answer perplexity)
+    held: list[Example]  # the held-out questions every model answers
+    train: list[Example]  # the person's training dialogues
+    classifier_examples: list[Example]  # training questions for the person-likeness classifier
+    probes: list[Probe]
+
+    @property
+    def texts(self) -> list[str]:
+        return [c.full_text() for c in self.chunks]
+
+    @property
+    def conversations(self) -> list[list[dict]]:
+        return [[m.model_dump() for m in ex.messages] for ex in self.dialogues]
+
+    @property
+    def questions(self) -> list[str]:
+        return [ex.messages[-2].content for ex in self.held]
+
+    @property
+    def references(self) -> list[str]:
+        return [ex.messages[-1].content for ex in self.held]
+
+    @property
+    def train_answers(self) -> list[str]:
+        return [ex.messages[-1].content for ex in self.train]
+
+
+def load_inputs(cfg: EvalConfig, persona: PersonaConfig, ws: Workspace) -> Inputs:
+    dialogues = read_jsonl(ws.data / "heldout" / "dialogues.jsonl", Example)
+    train_path = ws.data / "sft" / "train.jsonl"
+    train = read_jsonl(train_path, Example) if train_path.exists() else []
+    return Inputs(read_jsonl(ws.data / "heldout" / "text.jsonl", TextChunk), dialogues,
+                  spread(dialogues, cfg.questions), train, spread(train, cfg.classifier_questions),
+                  probe_set(persona.name) if cfg.identity_probes else [])
+
+
+def delta_reference(ws: Workspace, person_train: list[str], seed: int) -> list[str]:
+    """Text in several voices (background + the person's training answers) to standardise word rates."""
+    path = ws.corpus / "background.jsonl"
+    other = [d.text for d in read_jsonl(path, Document)] if path.exists() else []
+    random.Random(seed).shuffle(other)
+    out, words = list(person_train), sum(len(t.split()) for t in person_train)
+    for text in other:
+        if words >= DELTA_REFERENCE_WORDS:
+            break
+        out.append(text)
+        words += len(text.split())
+    return out
+
+
+def score(runs: list[ModelRun], inputs: Inputs, persona: PersonaConfig, clf, ws: Workspace,
+          seed: int) -> tuple[dict, dict]:
+    """(metric rows, person-likeness distributions) per run label."""
+    rows = scoring.score_runs(runs, persona, inputs.references, [c.text for c in inputs.chunks],
+                              delta_reference(ws, inputs.train_answers, seed), inputs.probes, clf)
+    distributions = {label: row.pop("_likeness_distribution", []) for label, row in rows.items()}
+    return rows, distributions
+
+
+def write_samples(runs: list[ModelRun], held: list[Example], ws: Workspace) -> list:
+    """eval/samples/<label>.jsonl per run: question, answer, the person's real answer, round."""
+    paths = []
+    for r in runs:
+        path = ws.eval / "samples" / f"{r.label}.jsonl"
+        atomic_write_jsonl(path, [{"id": held[a["q"]].id, "round": a["round"],
+                                   "question": held[a["q"]].messages[-2].content, "answer": a["answer"],
+                                   "reference": held[a["q"]].messages[-1].content} for a in r.answers])
+        paths.append(path)
+    return paths
+
+
+def identity_rows(runs: list[ModelRun], probes: list[Probe]) -> list[dict]:
+    return [{"model": r.label, "kind": p.kind, "question": p.question, "answer": a}
+            for r in runs for p, a in zip(probes, r.probes)]

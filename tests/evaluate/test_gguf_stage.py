@@ -1,0 +1,145 @@
+"""The eval_gguf stage: each exported GGUF file as a rung of the ladder, scored in llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import doppel
+
+KEYS = ("heldout_perplexity", "heldout_answer_perplexity", "person_likeness", "delta", "distinct_2_ratio",
+        "rep4_ratio", "identity_accuracy", "catchphrases_per_1k_words")
+
+
+def _lines(path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _copy(tiny_run, tmp_path):
+    _, source_run, _ = tiny_run
+    run = tmp_path / "run"
+    shutil.copytree(source_run, run)  # other tests use the shared run as it is
+    return run
+
+
+def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
+    _, run_dir, stdout = tiny_run
+    parity = json.loads((run_dir / "export" / "parity.json").read_text())
+    results = json.loads((run_dir / "eval" / "results.json").read_text())
+    models = results["models"]
+    kinds = list(parity["file_names"])
+    assert kinds, "the tiny run's export writes GGUF files by default"
+    assert list(models) == ["base", "prompted", "cpt", "sft", *(f"gguf-{k}" for k in kinds)]
+    assert results["gguf"]["exported_from"] == "sft"
+    # The same classifier as the HF rungs: refitted on the eval stage's saved answers.
+    assert results["gguf"]["classifier_cv_auc"] == results["reference"]["classifier_cv_auc"]
+    sft = models["sft"]
+    sft_questions = [s["question"] for s in _lines(run_dir / "eval" / "samples" / "sft.jsonl")]
+    for kind in kinds:
+        row = models[f"gguf-{kind}"]
+        assert row["backend"] == "gguf" and row["gguf_file"] == parity["file_names"][kind]
+        for key in KEYS:  # a number wherever the HF rungs have one (rep-4 ratio needs longer answers)
+            number = isinstance(sft[key], (int, float))
+            assert isinstance(row[key], (int, float)) == number, (kind, key, row[key], sft[key])
+        assert row["heldout_perplexity"] > 1 and row["heldout_answer_perplexity"] > 1
+        assert 0 <= row["person_likeness"] and row["delta"] > 0
+        samples = _lines(run_dir / "eval" / "samples" / f"gguf-{kind}.jsonl")
+        assert len(samples) == row["answers"] >= 2
+        assert [s["question"] for s in samples] == sft_questions  # same questions, same rounds
+        assert any(s["answer"] for s in samples)
+        assert len(results["likeness_distributions"][f"gguf-{kind}"]) == row["answers"]
+    # f16 is the SFT model in llama.cpp: perplexity from its logits matches transformers'.
+    f16 = models["gguf-f16"]
+    assert abs(f16["heldout_perplexity"] / sft["heldout_perplexity"] - 1) < 0.01
+    assert abs(f16["heldout_answer_perplexity"] / sft["heldout_answer_perplexity"] - 1) < 0.01
+    probes = _lines(run_dir / "eval" / "identity_gguf.jsonl")
+    assert {p["model"] for p in probes} == {f"gguf-{k}" for k in kinds}
+
+    report = (run_dir / "eval" / "report.html").read_text()
+    for kind in kinds:
+        assert f"<th>gguf-{kind}</th>" in report
+        assert f"GGUF-{kind.upper()} vs the prompted base" in report
+        assert f"{parity['file_names'][kind]} vs SFT, the model it was exported from" in report
+    stages = list(json.loads((run_dir / "manifest.json").read_text())["stages"])
+    assert stages.index("eval_gguf") > stages.index("export")
+    assert "eval_gguf done" in stdout and "eval_gguf: scoring and sampling" in stdout
+
+
+def _shuffle_token_embeddings(path) -> None:
+    """Break a quantized file on purpose: its token embedding rows (whole quantization blocks) in
+    a random order, so every token is read as another one."""
+    import gguf
+    import numpy as np
+
+    reader = gguf.GGUFReader(path, "r+")
+    tensor = next(t for t in reader.tensors if t.name == "token_embd.weight")
+    tensor.data[:] = tensor.data[np.random.default_rng(0).permutation(tensor.data.shape[0])]
+    tensor.data.flush()
+    del reader
+
+
+def test_a_broken_quant_scores_clearly_worse(tiny_run, tmp_path):
+    from doppel.config import load_config
+    from doppel.evaluate import gguf_stage
+    from doppel.evaluate.report import _fmt
+    from doppel.workspace import Workspace
+
+    run = _copy(tiny_run, tmp_path)
+    names = json.loads((run / "export" / "parity.json").read_text())["file_names"]
+    broken = [k for k in names if k not in ("f16", "bf16", "f32")][-1]
+    _shuffle_token_embeddings(run / "export" / names[broken])
+    cfg = load_config(run)
+    result = gguf_stage.run(cfg.eval, cfg.persona, cfg.seed, Workspace(run))
+
+    rows = json.loads((run / "eval" / "results.json").read_text())["models"]
+    good, bad = rows["gguf-f16"], rows[f"gguf-{broken}"]
+    assert bad["heldout_perplexity"] > 2 * good["heldout_perplexity"]
+    assert bad["heldout_answer_perplexity"] > 2 * good["heldout_answer_perplexity"]
+    assert result.summary["models"][f"gguf-{broken}"]["heldout_perplexity"] == bad["heldout_perplexity"]
+    # The other rungs are untouched and the report is written again with the broken file's numbers.
+    original = json.loads((tiny_run[1] / "eval" / "results.json").read_text())["models"]
+    assert rows["sft"] == original["sft"] and rows["gguf-f16"] == original["gguf-f16"]
+    assert f"<td class=''>{_fmt(bad['heldout_perplexity'])}</td>" in (run / "eval" / "report.html").read_text()
+
+
+def test_without_gguf_files_the_stage_skips_and_stays_current(tiny_run, tmp_path):
+    run = _copy(tiny_run, tmp_path)
+    first = doppel("run", run, "--set", "export.gguf=[]")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    out = " ".join(first.stdout.split())
+    assert "notice: export wrote no GGUF file (export.gguf is empty)" in out
+    results = json.loads((run / "eval" / "results.json").read_text())
+    assert list(results["models"]) == ["base", "prompted", "cpt", "sft"] and "gguf" not in results
+    assert not list((run / "eval" / "samples").glob("gguf-*")) and not (run / "eval" / "identity_gguf.jsonl").exists()
+    assert "gguf-f16" not in (run / "eval" / "report.html").read_text()
+
+    again = doppel("run", run, "--set", "export.gguf=[]")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "eval_gguf: up to date, skipped" in again.stdout and "export: up to date, skipped" in again.stdout
+
+
+def test_eval_gguf_reruns_when_eval_or_export_changes(tiny_run, tmp_path):
+    from doppel import pipeline
+    from doppel.config import load_config
+    from doppel.evaluate.gguf_stage import forget_gguf_rungs
+    from doppel.workspace import Workspace
+
+    run = _copy(tiny_run, tmp_path)
+    cfg, ws = load_config(run), Workspace(run)
+    stage = next(s for s in pipeline.STAGES if s.name == "eval_gguf")
+    assert pipeline.STAGE_NAMES.index("eval_gguf") > pipeline.STAGE_NAMES.index("export")
+
+    def current() -> bool:
+        return ws.is_current("eval_gguf", *pipeline.stage_keys(stage, cfg, ws))
+
+    assert current()
+    manifest = json.loads(ws.manifest_path.read_text())
+    for upstream in ("eval", "export"):
+        changed = json.loads(json.dumps(manifest))
+        changed["stages"][upstream]["outputs"]["changed"] = "0"
+        ws.manifest_path.write_text(json.dumps(changed))
+        assert not current(), upstream
+    ws.manifest_path.write_text(json.dumps(manifest))
+    # A rerun of the eval stage removes the rungs' record even when its own outputs come out identical.
+    forget_gguf_rungs(ws)
+    assert not current()

@@ -22,7 +22,6 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
         template: str = "auto") -> StageResult:
     from datasets import Dataset
     from trl import SFTConfig as TrlSFTConfig
-    from trl import SFTTrainer
 
     stage_dir = ws.model_dir("sft")
     check_method(cfg.method, env.device, "train.sft")
@@ -43,12 +42,13 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     held = read_jsonl(held_path, Example) if cfg.eval_steps and held_path.exists() else []
     eval_rows = _rows(held, tokenizer, cfg)[0] if held else []
 
+    _PackedSFTTrainer = _packed_trainer_class()
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
     # The examples arrive tokenized, labelled (assistant-only) and packed: TRL's own dataset
     # preparation is skipped and the collator keeps the per-example position ids.
     args = TrlSFTConfig(output_dir=str(ckpt), max_length=cfg.seq_len, dataset_kwargs={"skip_prepare_dataset": True},
                         remove_unused_columns=False, **trainer_kwargs(cfg, env, has_eval=bool(eval_rows)))
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+    trainer = _PackedSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                          processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id, cfg.seq_len),
                          callbacks=callbacks(cfg, stage_dir))
@@ -67,6 +67,22 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
         write_meta(stage_dir, ws.root, "adapter" if adapter else "full", folder,
                    base.path if adapter else None, method=cfg.method)
     return StageResult(summary, [stage_dir / folder, stage_dir / "meta.json"])
+
+
+def _packed_trainer_class():
+    from transformers import Trainer
+    from trl import SFTTrainer
+
+    class PackedSFTTrainer(SFTTrainer):
+        """TRL's SFT trainer with the model's own loss on our packed, labelled rows.
+
+        TRL's fused output head also computes entropy and token accuracy every step; on
+        small vocabularies that costs more than the loss itself (bench/train.py).
+        """
+
+        compute_loss = Trainer.compute_loss
+
+    return PackedSFTTrainer
 
 
 def _rows(examples: list[Example], tokenizer, cfg: SFTConfig) -> tuple[list[dict], dict]:

@@ -105,7 +105,7 @@ def main() -> None:
     packing = result.summary["packing"]
     sft_rows, _ = packed_dataset([[m.model_dump() for m in e.messages] for e in examples], tok, args.seq)
     assert len(sft_rows) >= n * args.batch, "too few SFT rows for the steps; raise the example count"
-    collate_rows = PackedCollator(tok.pad_token_id, args.seq)
+    collate_rows = PackedCollator(tok.pad_token_id)
     batches = [collate_rows(sft_rows[i:i + args.batch]) for i in range(0, n * args.batch, args.batch)]
     # Real (non-padding) tokens per step, the same for both sides: rows are shuffled by the
     # Trainer, so the expected count per row is the packed data's mean.

@@ -49,7 +49,7 @@ def test_a_packed_row_gives_each_example_the_logits_it_has_alone(tokenizer, tiny
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa").eval()
     encoded = encode_chat(conversations(4, seed=2), tokenizer, seq_len=512)
     row = row_features(encoded)
-    batch = PackedCollator(tokenizer.pad_token_id, 512)([row, row_features(encoded[:1])])
+    batch = PackedCollator(tokenizer.pad_token_id)([row, row_features(encoded[:1])])
     assert "attention_mask" not in batch and batch["use_cache"] is False
     with torch.no_grad():
         packed = model(**batch).logits

@@ -10,6 +10,7 @@ template — so the GGUF tokenizes, formats chats and stops exactly like the HF 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +153,27 @@ def add_tensors(writer, folder: Path, cfg: dict, arch: Arch, ftype: str) -> int:
     return count
 
 
+@contextmanager
+def gguf_writer(out: Path, arch_name: str):
+    """A GGUFWriter whose file appears at `out` only once completely written (tmp + rename)."""
+    import gguf
+
+    tmp = out.with_name(f".{out.name}.tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(tmp), arch_name)
+    try:
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
+    tmp.replace(out)
+
+
 def write_gguf(folder: Path, out: Path, ftype: str = "f16", name: str | None = None,
                tokenizer_folder: Path | None = None) -> dict:
     """Write the HF model in `folder` as one GGUF file at `out` (atomically)."""
@@ -162,24 +184,12 @@ def write_gguf(folder: Path, out: Path, ftype: str = "f16", name: str | None = N
     folder, out = Path(folder), Path(out)
     cfg = _config(folder)
     arch = architecture(cfg, folder)
-    tmp = out.with_name(f".{out.name}.tmp")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(tmp), arch.gguf_name)
-    try:
+    with gguf_writer(out, arch.gguf_name) as writer:
         writer.add_name(name or folder.name)
         writer.add_file_type({"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
                               "bf16": gguf.LlamaFileType.MOSTLY_BF16}[ftype])
         add_hyperparameters(writer, cfg, folder)
         vocab = add_tokenizer(writer, tokenizer_folder or folder, cfg["vocab_size"])
         tensors = add_tensors(writer, folder, cfg, arch, ftype)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
-    tmp.replace(out)
     return {"file": str(out), "type": ftype, "architecture": arch.gguf_name, "tensors": tensors,
             "bytes": out.stat().st_size, **vocab}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from doppel.errors import UserError
-from doppel.export.gguf import _config, architecture, gguf_tensor_name, permute_rows
+from doppel.export.gguf import _config, architecture, gguf_tensor_name, gguf_writer, permute_rows
 
 USE_MERGED = "export the merged model's GGUF instead (set export.lora_gguf: false)"
 _LINEAR = re.compile(r"^base_model\.model\.(.+)\.(lora_A|lora_B)\.weight$")
@@ -201,10 +201,7 @@ def write_lora_gguf(base: Path, adapters: list[Path], out: Path, name: str | Non
         raise UserError("no adapter to write: the model was not fine-tuned with LoRA")
     base, out = Path(base), Path(out)
     tensors, alpha, summary = combined_tensors(base, [Path(a) for a in adapters])
-    tmp = out.with_name(f".{out.name}.tmp")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(tmp), summary["architecture"])
-    try:
+    with gguf_writer(out, summary["architecture"]) as writer:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_name(name or Path(adapters[-1]).name)
         writer.add_file_type(gguf.LlamaFileType.ALL_F32)
@@ -213,15 +210,6 @@ def write_lora_gguf(base: Path, adapters: list[Path], out: Path, name: str | Non
         for tensor_name, (a, b) in sorted(tensors.items()):
             writer.add_tensor(f"{tensor_name}.lora_a", a)
             writer.add_tensor(f"{tensor_name}.lora_b", b)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
-    tmp.replace(out)
     ranks = sorted({(b.shape[1]) for _, b in tensors.values()})
     return {**summary, "file": str(out), "ranks": ranks, "bytes": out.stat().st_size}
 

@@ -105,11 +105,10 @@ def row_features(row: list[Encoded]) -> dict:
 
 
 class PackedCollator:
-    """Stacks packed rows into a batch padded to `seq_len`; no attention mask (see module doc)."""
+    """Stacks packed rows into a batch padded to its longest row; no attention mask (see module doc)."""
 
-    def __init__(self, pad_token_id: int, seq_len: int):
+    def __init__(self, pad_token_id: int):
         self.pad = pad_token_id
-        self.seq_len = seq_len
 
     def __call__(self, rows: list[dict]) -> dict:
         import torch

@@ -42,16 +42,16 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     held = read_jsonl(held_path, Example) if cfg.eval_steps and held_path.exists() else []
     eval_rows = _rows(held, tokenizer, cfg)[0] if held else []
 
-    _PackedSFTTrainer = _packed_trainer_class()
+    trainer_cls = _packed_trainer_class()
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
     # The examples arrive tokenized, labelled (assistant-only) and packed: TRL's own dataset
     # preparation is skipped and the collator keeps the per-example position ids.
     args = TrlSFTConfig(output_dir=str(ckpt), max_length=cfg.seq_len, dataset_kwargs={"skip_prepare_dataset": True},
                         remove_unused_columns=False, **trainer_kwargs(cfg, env, has_eval=bool(eval_rows)))
-    trainer = _PackedSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-                         processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id, cfg.seq_len),
-                         callbacks=callbacks(cfg, stage_dir))
+    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+                          processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id),
+                          callbacks=callbacks(cfg, stage_dir))
     processes = run_training(trainer, resume_from, "sft")
 
     adapter = cfg.method in ADAPTER_METHODS

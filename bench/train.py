@@ -3,7 +3,15 @@
 Same model (a fresh preset model), same batches, same length, same dtype and optimizer.
 Also reports the real-token fraction of the batches each stage trains on and peak memory.
 
-Usage: .venv/bin/python bench/train.py [--preset small] [--steps 20] [--batch 16] [--seq 256]
+Each round trains the stage and the raw loop, in turn first (odd rounds the stage first,
+even rounds the raw loop first); rounds repeat (`--rounds`) so that a slow spell of a shared
+machine hits both sides. Two figures per side: steady-state
+tokens/s (median step time, first two steps left out, then the median over rounds) and
+whole-loop tokens/s (everything between the first step's start and the last step's end,
+warm-up included; median over rounds). The stage's own step times come from the summary
+it writes (`step_seconds`).
+
+Usage: .venv/bin/python bench/train.py [--preset small] [--steps 30] [--rounds 4] [--batch 16] [--seq 256]
 Prints a Markdown table for BENCHMARKS.md. Runs on CUDA when present (bf16 there too).
 """
 
@@ -16,8 +24,8 @@ import time
 from pathlib import Path
 
 
-def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> float:
-    """Total seconds of a bare forward/backward/AdamW loop over the batches.
+def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> list[float]:
+    """Seconds of each step of a bare forward/backward/AdamW loop over the batches.
 
     The same update the stages make: fused AdamW (the Trainer's default optimizer here),
     gradient clipping at 1.0 and a cosine schedule; no logging, checkpoints or callbacks.
@@ -28,7 +36,7 @@ def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> 
     model.train().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=True)
     sched = get_cosine_schedule_with_warmup(opt, 1, len(batches))
-    start = time.perf_counter()
+    ends = [time.perf_counter()]
     for batch in batches:
         inputs = {k: (torch.as_tensor(v).to(device) if not isinstance(v, bool) else v) for k, v in batch.items()}
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
@@ -38,9 +46,23 @@ def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> 
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+        if device == "cuda":
+            torch.cuda.synchronize()
+        ends.append(time.perf_counter())
+    return [b - a for a, b in zip(ends, ends[1:])]
+
+
+def steady(steps: list[float]) -> float:
+    """Median step time with the first two steps (one-off costs) left out."""
+    import statistics
+
+    return statistics.median(steps[2:])
+
+
+def median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
 
 
 def collate(rows: list[dict], size: int) -> list[dict]:
@@ -50,7 +72,8 @@ def collate(rows: list[dict], size: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--preset", default="small")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seq", type=int, default=256)
     args = parser.parse_args()
@@ -84,6 +107,8 @@ def main() -> None:
     count = token_counter(tok)
     chunks = [c for i, t in enumerate(texts) for c in chunk_document(
         Document(id=f"d{i}", source="x", kind="markdown", text=t), t, args.seq, count)]
+    # The corpus repeated until it fills every step's batch (the text itself does not matter here).
+    chunks = chunks * -(-args.steps * args.batch // len(chunks))
     atomic_write_jsonl(ws.data / "cpt" / "train.jsonl", chunks)
     lines = [s.strip() for t in texts for s in t.split(". ") if len(s.split()) > 6]
     # Enough question/answer pairs to fill every packed row of every step (several fit a row).
@@ -94,33 +119,48 @@ def main() -> None:
 
     n = args.steps
     common = dict(max_steps=n, batch_size=args.batch, seq_len=args.seq, save_steps=10_000, learning_rate=5e-4)
-    result = cpt.run(CPTConfig(method="full", **common), ModelSource("b", str(base)), env, ws, "bench")
-    blocks, packing = pack_blocks([c.full_text() for c in chunks], tok, args.seq)
-    ours = n * args.batch * args.seq / result.summary["train_seconds"]
-    raw = n * args.batch * args.seq / raw_loop(build_model(args.preset, tok), collate(blocks, args.batch)[:n],
-                                               device, env.bf16, 5e-4)
-    cpt_row = ("CPT (full, packed)", ours, raw, packing["real_token_fraction"])
-
-    result = sft.run(SFTConfig(method="full", **common), ModelSource("b", str(base)), env, ws, "bench")
-    packing = result.summary["packing"]
-    sft_rows, _ = packed_dataset([[m.model_dump() for m in e.messages] for e in examples], tok, args.seq)
+    blocks, cpt_packing = pack_blocks([c.full_text() for c in chunks], tok, args.seq)
+    cpt_batches = collate(blocks, args.batch)[:n]
+    assert len(cpt_batches) == n, "too few CPT blocks for the steps; lower --steps"
+    sft_rows, sft_packing = packed_dataset([[m.model_dump() for m in e.messages] for e in examples], tok, args.seq)
     assert len(sft_rows) >= n * args.batch, "too few SFT rows for the steps; raise the example count"
     collate_rows = PackedCollator(tok.pad_token_id)
-    batches = [collate_rows(sft_rows[i:i + args.batch]) for i in range(0, n * args.batch, args.batch)]
-    # Real (non-padding) tokens per step, the same for both sides: rows are shuffled by the
-    # Trainer, so the expected count per row is the packed data's mean.
-    real = n * args.batch * packing["tokens"] / packing["rows"]
-    ours = real / result.summary["train_seconds"]
-    raw = real / raw_loop(build_model(args.preset, tok), batches, device, env.bf16, 5e-4)
-    table = [cpt_row, ("SFT (full, assistant-only loss, packed, no cross-example attention)", ours, raw,
-                       packing["real_token_fraction"])]
+    sft_batches = [collate_rows(sft_rows[i:i + args.batch]) for i in range(0, n * args.batch, args.batch)]
+    # Tokens per step, the same for both sides. SFT rows are shuffled by the Trainer, so the
+    # real (non-padding) count per row is the packed data's mean.
+    per_step = {"cpt": args.batch * args.seq,
+                "sft": args.batch * sft_packing["tokens"] / sft_packing["rows"]}
+    stages = {"cpt": (cpt, CPTConfig, cpt_batches), "sft": (sft, SFTConfig, sft_batches)}
+    seen: dict = {k: {"ours": [], "raw": [], "ours_whole": [], "raw_whole": []} for k in stages}
+    for r in range(args.rounds):
+        for name, (module, config, batches) in stages.items():
+            for side in (("ours", "raw") if r % 2 == 0 else ("raw", "ours")):
+                if side == "ours":
+                    result = module.run(config(method="full", **common), ModelSource("b", str(base)), env, ws,
+                                        f"bench{r}")
+                    assert result.summary["steps"] == n
+                    seen[name]["ours"].append(result.summary["step_seconds"]["median"])
+                    seen[name]["ours_whole"].append(result.summary["train_seconds"])
+                else:
+                    steps = raw_loop(build_model(args.preset, tok), batches, device, env.bf16, 5e-4)
+                    seen[name]["raw"].append(steady(steps))
+                    seen[name]["raw_whole"].append(sum(steps))
+            print(f"round {r + 1} {name}: step {seen[name]['ours'][-1]:.3f} s vs raw {seen[name]['raw'][-1]:.3f} s; "
+                  f"whole {seen[name]['ours_whole'][-1]:.2f} s vs raw {seen[name]['raw_whole'][-1]:.2f} s", flush=True)
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"device {device}, bf16 {env.bf16}, preset {args.preset}, batch {args.batch}, seq {args.seq}, "
-          f"{args.steps} steps (whole loops timed, warm-up included on both sides)\n")
-    print("| stage | Doppel tokens/s | raw loop tokens/s | ratio | real-token fraction |\n|---|---|---|---|---|")
-    for name, ours, raw, frac in table:
-        print(f"| {name} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f} | {frac:.3f} |")
+    names = {"cpt": ("CPT (full, packed)", cpt_packing),
+             "sft": ("SFT (full, assistant-only loss, packed, no cross-example attention)", sft_packing)}
+    print(f"\ndevice {device}, bf16 {env.bf16}, preset {args.preset}, batch {args.batch}, seq {args.seq}, "
+          f"{n} steps x {args.rounds} rounds, the stage and the raw loop in turn first\n")
+    print("| stage | Doppel tokens/s (steady) | raw loop tokens/s (steady) | ratio | Doppel whole run | raw whole loop "
+          "| ratio | real-token fraction |\n|---|---|---|---|---|---|---|---|")
+    for key, (label, packing) in names.items():
+        got = seen[key]
+        ours, raw = per_step[key] / median(got["ours"]), per_step[key] / median(got["raw"])
+        ours_whole, raw_whole = n * per_step[key] / median(got["ours_whole"]), n * per_step[key] / median(got["raw_whole"])
+        print(f"| {label} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f} | {ours_whole:,.0f} | {raw_whole:,.0f} | "
+              f"{ours_whole / raw_whole:.2f} | {packing['real_token_fraction']:.3f} |")
     print(f"\npeak RSS {peak:,.0f} MB")
 
 

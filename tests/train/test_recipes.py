@@ -224,3 +224,29 @@ def test_cpt_embedding_learning_rate_zero_freezes_the_embeddings(tmp_path, tiny_
     base, _ = load_model(ModelSource("base", str(tiny_base)))
     changed = _changed(tuned, base)
     assert "model.embed_tokens.weight" not in changed and "model.layers.0.mlp.up_proj.weight" in changed
+
+
+def test_training_forward_returns_the_same_loss_without_logits_and_eval_keeps_them(tiny_base):
+    from doppel.train.common import drop_training_logits
+
+    model, _ = load_model(ModelSource("base", str(tiny_base)))
+    ids = torch.tensor([[5, 9, 12, 7, 3, 11]])
+    model.train()
+    before = model(input_ids=ids, labels=ids)
+    drop_training_logits(model)
+    drop_training_logits(model)  # a second call does not wrap twice
+    after = model(input_ids=ids, labels=ids)
+    assert after.logits is None and "logits" not in after
+    assert torch.equal(after.loss, before.loss)
+    after.loss.backward()  # the loss still reaches the weights
+    assert model.get_input_embeddings().weight.grad.abs().sum() > 0
+    assert model(input_ids=ids).logits is not None  # no labels: logits kept (preference/RL trainers)
+    model.eval()
+    assert torch.equal(model(input_ids=ids, labels=ids).logits, before.logits)  # eval mode: unchanged
+
+
+def test_stage_summary_reports_step_times(tmp_path, tiny_model_dir):
+    ws = sft_workspace(tmp_path)
+    cfg = SFTConfig(max_steps=5, batch_size=4, learning_rate=1e-2, logging_steps=1, save_steps=100, seq_len=128)
+    s = sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key").summary["step_seconds"]
+    assert s["timed_steps"] == 5 and s["first"] > 0 and s["median"] > 0

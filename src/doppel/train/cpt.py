@@ -36,7 +36,7 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
                       data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir),
                       optimizers=(optimizer, None))
-    processes = run_training(trainer, resume_from, "cpt")
+    processes = run_training(trainer, resume_from, "cpt", loss_only=True)
     state = trainer.state
 
     outputs = [stage_dir / "model", stage_dir / "meta.json"]

@@ -26,7 +26,7 @@ def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspac
     args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env))
     trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=default_data_collator,
                       callbacks=callbacks(cfg, stage_dir))
-    processes = run_training(trainer, resume_from, "pretrain")
+    processes = run_training(trainer, resume_from, "pretrain", loss_only=True)
 
     save_trained(trainer, tokenizer, stage_dir / "model")
     summary = finish_training(trainer.state, stage_dir, resume_from)

@@ -11,8 +11,8 @@ used). A completion's reward is
 where the probability comes from the person-likeness classifier of `doppel.metrics.likeness`,
 fitted here on the person's training answers against other voices (the generic answers of
 the preference pairs and background text). After training, the SFT policy (adapter off)
-and the RL policy answer the same prompts with the same seeds, and both mean rewards are
-reported. Saved like the preference stage: base + SFT adapter (merged) + RL adapter.
+and the RL policy answer the same prompts with the same seeds; both mean rewards and the
+paired gain with its standard error are reported. Saved like the preference stage: base + SFT adapter (merged) + RL adapter.
 """
 
 from __future__ import annotations
@@ -135,15 +135,28 @@ def sample_answer(model, tokenizer, prompt: list[dict], cfg: RLConfig, seed: int
     return tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 
-def measure(model, tokenizer, prompts: list[list[dict]], reward: StyleReward, cfg: RLConfig, seed: int) -> dict:
-    """Mean reward (and its parts) of one sampled answer per prompt, each with its own fixed seed."""
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    return mean, (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
+
+
+def measure(model, tokenizer, prompts: list[list[dict]], reward: StyleReward, cfg: RLConfig,
+            seed: int) -> tuple[dict, list[float]]:
+    """Mean reward (and its parts) of one sampled answer per prompt, each with its own fixed seed;
+    also every answer's reward."""
     answers = [sample_answer(model, tokenizer, p, cfg, seed + i) for i, p in enumerate(prompts)]
     parts = reward.components(prompts, answers)
     total = reward.combine(parts)
-    mean = sum(total) / len(total)
-    spread = (sum((t - mean) ** 2 for t in total) / max(1, len(total) - 1)) ** 0.5
-    return {"reward": round(mean, 4), "reward_std": round(spread, 4),
-            **{k: round(sum(v) / len(v), 4) for k, v in parts.items()}}
+    mean, spread = _mean_std(total)
+    return ({"reward": round(mean, 4), "reward_std": round(spread, 4),
+             **{k: round(sum(v) / len(v), 4) for k, v in parts.items()}}, total)
+
+
+def reward_gain(before: list[float], after: list[float]) -> dict:
+    """The mean gain over paired answers (same prompt, same seed) and its standard error."""
+    diffs = [a - b for a, b in zip(after, before)]
+    mean, spread = _mean_std(diffs)
+    return {"gain": round(mean, 4), "standard_error": round(spread / len(diffs) ** 0.5, 4)}
 
 
 def _build_reward(cfg: RLConfig, ws: Workspace, env: TrainEnv) -> tuple[StyleReward, dict]:
@@ -203,8 +216,9 @@ def run(cfg: RLConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, run_key: 
         # With fewer questions than that, they are cycled: each answer is sampled with its own seed.
         picked = [prompts[i % len(prompts)] for i in range(cfg.measure_answers)]
         with policy.disable_adapter():
-            measured["sft_policy"] = measure(policy, tokenizer, picked, reward, cfg, env.seed)
-        measured["rl_policy"] = measure(policy, tokenizer, picked, reward, cfg, env.seed)
+            measured["sft_policy"], before = measure(policy, tokenizer, picked, reward, cfg, env.seed)
+        measured["rl_policy"], after = measure(policy, tokenizer, picked, reward, cfg, env.seed)
+        measured["reward_gain"] = reward_gain(before, after)
     save_trained(trainer, tokenizer, stage_dir / "adapter", identity_of(sft.path))
     history = trainer.state.log_history
     summary = finish_training(trainer.state, stage_dir, resume_from)

@@ -52,7 +52,7 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
                           eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                           processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id),
                           callbacks=callbacks(cfg, stage_dir))
-    processes = run_training(trainer, resume_from, "sft")
+    processes = run_training(trainer, resume_from, "sft", loss_only=True)
 
     adapter = cfg.method in ADAPTER_METHODS
     folder = "adapter" if adapter else "model"

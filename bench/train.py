@@ -7,12 +7,17 @@ Each round trains the stage and the raw loop, in turn first (odd rounds the stag
 even rounds the raw loop first); rounds repeat (`--rounds`) so that a slow spell of a shared
 machine hits both sides. Two figures per side: steady-state
 tokens/s (median step time, first two steps left out, then the median over rounds) and
-whole-loop tokens/s (everything between the first step's start and the last step's end,
-warm-up included; median over rounds). The stage's own step times come from the summary
+whole-run tokens/s (the stage: its train_runtime, set-up included; the raw loop: first step's
+start to last step's end; median over rounds). Each ratio is the median of the rounds' ratios. The stage's own step times come from the summary
 it writes (`step_seconds`).
 
 Usage: .venv/bin/python bench/train.py [--preset small] [--steps 30] [--rounds 4] [--batch 16] [--seq 256]
-Prints a Markdown table for BENCHMARKS.md. Runs on CUDA when present (bf16 there too).
+Prints a Markdown table for BENCHMARKS.md. Runs on CUDA when present (bf16 there too), where
+it also prints each side's model-FLOPs utilisation and peak GPU memory; the GPU run of issue 5:
+
+    .venv/bin/python bench/train.py --shape Qwen/Qwen2.5-0.5B --batch 8 --seq 1024 --steps 30 --rounds 2 --qlora
+
+(`--qlora` needs bitsandbytes: `pip install bitsandbytes`.)
 """
 
 from __future__ import annotations
@@ -52,6 +57,22 @@ def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> 
     return [b - a for a, b in zip(ends, ends[1:])]
 
 
+def reset_gpu_peak(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def gpu_peak_gib(device: str) -> float | None:
+    if device != "cuda":
+        return None
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30
+
+
 def steady(steps: list[float]) -> float:
     """Median step time with the first two steps (one-off costs) left out."""
     import statistics
@@ -76,6 +97,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seq", type=int, default=256)
+    parser.add_argument("--shape", help="a known base model's architecture instead of a preset, e.g. "
+                        "Qwen/Qwen2.5-0.5B (random weights, its own vocabulary size; see doppel.modeling.architectures)")
+    parser.add_argument("--qlora", action="store_true",
+                        help="GPU only: also one SFT run with LoRA on the bf16 base and one with QLoRA (4-bit base), "
+                        "with their peak GPU memory")
     args = parser.parse_args()
 
     from doppel.config import CPTConfig, SFTConfig
@@ -100,7 +126,22 @@ def main() -> None:
     texts = [p.read_text() for p in sorted((tmp / "src").rglob("*.md"))]
     tok = train_tokenizer(texts, 4096)
     base = tmp / "base"
-    build_model(args.preset, tok).save_pretrained(base)
+
+    def make_model():
+        if not args.shape:
+            return build_model(args.preset, tok)
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        from doppel.modeling.architectures import config_for
+
+        config = config_for(args.shape)
+        config.update(dict(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                           pad_token_id=tok.pad_token_id))
+        torch.manual_seed(0)
+        return AutoModelForCausalLM.from_config(config)
+
+    make_model().save_pretrained(base)
     tok.save_pretrained(base)
 
     ws = Workspace(tmp / "run").create()
@@ -135,6 +176,7 @@ def main() -> None:
     for r in range(args.rounds):
         for name, (module, config, batches) in stages.items():
             for side in (("ours", "raw") if r % 2 == 0 else ("raw", "ours")):
+                reset_gpu_peak(device)
                 if side == "ours":
                     result = module.run(config(method="full", **common), ModelSource("b", str(base)), env, ws,
                                         f"bench{r}")
@@ -142,16 +184,17 @@ def main() -> None:
                     seen[name]["ours"].append(result.summary["step_seconds"]["median"])
                     seen[name]["ours_whole"].append(result.summary["train_seconds"])
                 else:
-                    steps = raw_loop(build_model(args.preset, tok), batches, device, env.bf16, 5e-4)
+                    steps = raw_loop(make_model(), batches, device, env.bf16, 5e-4)
                     seen[name]["raw"].append(steady(steps))
                     seen[name]["raw_whole"].append(sum(steps))
+                seen[name][f"{side}_gib"] = gpu_peak_gib(device)
             print(f"round {r + 1} {name}: step {seen[name]['ours'][-1]:.3f} s vs raw {seen[name]['raw'][-1]:.3f} s; "
                   f"whole {seen[name]['ours_whole'][-1]:.2f} s vs raw {seen[name]['raw_whole'][-1]:.2f} s", flush=True)
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     names = {"cpt": ("CPT (full, packed)", cpt_packing),
              "sft": ("SFT (full, assistant-only loss, packed, no cross-example attention)", sft_packing)}
-    print(f"\ndevice {device}, bf16 {env.bf16}, preset {args.preset}, batch {args.batch}, seq {args.seq}, "
+    print(f"\ndevice {device}, bf16 {env.bf16}, model {args.shape or args.preset}, batch {args.batch}, seq {args.seq}, "
           f"{n} steps x {args.rounds} rounds, the stage and the raw loop in turn first\n")
     print("| stage | Doppel tokens/s (steady) | raw loop tokens/s (steady) | ratio | Doppel whole run | raw whole loop "
           "| ratio | real-token fraction |\n|---|---|---|---|---|---|---|---|")
@@ -159,9 +202,52 @@ def main() -> None:
         got = seen[key]
         ours, raw = per_step[key] / median(got["ours"]), per_step[key] / median(got["raw"])
         ours_whole, raw_whole = n * per_step[key] / median(got["ours_whole"]), n * per_step[key] / median(got["raw_whole"])
-        print(f"| {label} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f} | {ours_whole:,.0f} | {raw_whole:,.0f} | "
-              f"{ours_whole / raw_whole:.2f} | {packing['real_token_fraction']:.3f} |")
+        # Ratios are taken within each round (both sides ran minutes apart) and then the median.
+        ratio = median([r / o for o, r in zip(got["ours"], got["raw"])])
+        ratio_whole = median([r / o for o, r in zip(got["ours_whole"], got["raw_whole"])])
+        print(f"| {label} | {ours:,.0f} | {raw:,.0f} | {ratio:.2f} | {ours_whole:,.0f} | {raw_whole:,.0f} | "
+              f"{ratio_whole:.2f} | {packing['real_token_fraction']:.3f} |")
     print(f"\npeak RSS {peak:,.0f} MB")
+    if device == "cuda":
+        gpu_figures(seen, per_step, names, make_model, args, env, common, base, tmp, ws, tok)
+
+
+def gpu_figures(seen, per_step, names, make_model, args, env, common, base, tmp, ws, tok) -> None:
+    """MFU and peak GPU memory of both sides, and (--qlora) LoRA against QLoRA memory."""
+    import torch
+
+    from doppel.config import SFTConfig
+    from doppel.modeling.loading import ModelSource
+    from doppel.train import sft
+    from doppel.train.throughput import flops_per_token, peak_tflops
+
+    name = torch.cuda.get_device_name()
+    peak = peak_tflops(name)
+    model = make_model()
+    flops = flops_per_token(model, args.seq)
+    params = sum(p.numel() for p in model.parameters())
+    del model
+    print(f"\n{name}, {params / 1e6:,.0f}M parameters, {flops / 1e9:.2f} GFLOP per trained token "
+          f"(doppel.train.throughput), bf16 peak {peak} TFLOP/s\n")
+    print("| stage | Doppel MFU | raw loop MFU | Doppel peak GPU memory | raw peak GPU memory |\n|---|---|---|---|---|")
+    for key, (label, _) in names.items():
+        got = seen[key]
+        mfu = [flops * per_step[key] / median(got[side]) / (peak * 1e12) if peak else float("nan")
+               for side in ("ours", "raw")]
+        print(f"| {label} | {mfu[0]:.1%} | {mfu[1]:.1%} | {got['ours_gib']:.1f} GiB | {got['raw_gib']:.1f} GiB |")
+    if not args.qlora:
+        return
+    # Adapters on the base as users have it (bf16 weights), then on the same base in 4 bits.
+    base16 = tmp / "base-bf16"
+    make_model().to(torch.bfloat16).save_pretrained(base16)
+    tok.save_pretrained(base16)
+    print("\n| SFT method | tokens/s (steady) | MFU (stage summary) | peak GPU memory |\n|---|---|---|---|")
+    for method in ("lora", "qlora"):
+        reset_gpu_peak("cuda")
+        result = sft.run(SFTConfig(method=method, **common), ModelSource("b16", str(base16)), env, ws, method)
+        s = result.summary
+        print(f"| {method} | {s['tokens_per_second']:,.0f} | {s.get('mfu') or float('nan'):.1%} | "
+              f"{gpu_peak_gib('cuda'):.1f} GiB |")
 
 
 if __name__ == "__main__":

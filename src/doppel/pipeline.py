@@ -153,7 +153,7 @@ def _run_export(cfg: Config, ws: Workspace, key: str) -> StageResult:
 def _run_eval_gguf(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.evaluate import gguf_stage
 
-    return gguf_stage.run(cfg.eval, cfg.persona, cfg.seed, ws)
+    return gguf_stage.run(cfg.eval, cfg.persona, cfg.seed, ws, teacher=cfg.teacher)
 
 
 def _train_env(c: Config) -> dict:
@@ -181,7 +181,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("export", lambda c: [c.export, c.persona, c.eval.generation, c.seed],
           ("build", "pretrain", "cpt", "sft", "pref", "rl", "eval"), lambda c: c.export.enabled, _run_export),
     # Each exported GGUF as a rung of the eval ladder: after export, added to eval/results.json.
-    Stage("eval_gguf", lambda c: [c.eval, c.persona, c.seed], ("build", "eval", "export"),
+    Stage("eval_gguf", lambda c: [c.eval, c.persona, c.seed, c.teacher.base_url, c.teacher.model],
+          ("build", "eval", "export"),
           lambda c: c.eval.enabled and c.export.enabled, _run_eval_gguf),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)

@@ -143,3 +143,61 @@ def test_eval_gguf_reruns_when_eval_or_export_changes(tiny_run, tmp_path):
     # A rerun of the eval stage removes the rungs' record even when its own outputs come out identical.
     forget_gguf_rungs(ws)
     assert not current()
+
+
+def test_eval_alone_says_the_gguf_rungs_wait_for_the_next_export(tiny_run, tmp_path):
+    from doppel import pipeline
+    from doppel.config import load_config
+    from doppel.workspace import Workspace
+
+    run = _copy(tiny_run, tmp_path)
+    cfg, ws = load_config(run), Workspace(run)
+    assert "gguf-f16" in json.loads((run / "eval" / "results.json").read_text())["models"]
+    pipeline.run_pipeline(cfg, ws, ["eval"], force=True)
+    summary = ws.stage_entry("eval")["summary"]
+    assert "doppel run CONFIG" in summary["gguf_rungs"]
+    assert not [k for k in json.loads((run / "eval" / "results.json").read_text())["models"] if k.startswith("gguf-")]
+    pipeline.run_pipeline(cfg, ws, ["eval"], force=True)  # nothing left to leave out: no note
+    assert "gguf_rungs" not in ws.stage_entry("eval")["summary"]
+
+
+def test_the_judge_compares_the_exported_files_with_their_source(tiny_run, tmp_path):
+    import itertools
+    import re
+
+    from doppel import pipeline
+    from doppel.config import load_config
+    from doppel.evaluate import gguf_stage
+    from doppel.workspace import Workspace
+    from tests.evaluate.openai_stub import StubServer
+
+    def answer(prompt: str, letter: str) -> str:
+        return re.search(rf"Answer {letter}:\n(.*?)(\n\n|$)", prompt, re.S).group(1)
+
+    def longer(prompt: str) -> str:  # a judge that looks at the answers, not at their order
+        if "Reply with the number only" in prompt:
+            return "3"
+        return "A" if len(answer(prompt, "A")) >= len(answer(prompt, "B")) else "B"
+
+    run = _copy(tiny_run, tmp_path)
+    cfg = load_config(run)
+    ws = Workspace(run)
+    files = json.loads((run / "export" / "parity.json").read_text())["file_names"]
+    eval_cfg = cfg.eval.model_copy(update={"judge": cfg.eval.judge.model_copy(update={"questions": 3})})
+    with StubServer(longer) as server:
+        teacher = cfg.teacher.model_copy(update={"base_url": server.url, "model": "judge-stub"})
+        result = gguf_stage.run(eval_cfg, cfg.persona, cfg.seed, ws, teacher=teacher)
+
+    results = json.loads((run / "eval" / "results.json").read_text())
+    judged = results["gguf"]["judge"]
+    questions = min(3, results["heldout"]["questions"])
+    compared = {"sft", *(f"gguf-{k}" for k in files)}  # the files were exported from the SFT model
+    assert set(judged["win_rates"]) == compared and judged["questions"] == questions > 0
+    pairwise = [p for p in server.prompts if "Which answer sounds more like" in p]
+    assert len(pairwise) == 2 * questions * len(list(itertools.combinations(compared, 2)))  # both orders
+    assert set(judged["faithfulness"]) == compared
+    assert result.summary["judge_win_rates"] == {m: w["win_rate"] for m, w in judged["win_rates"].items()}
+    assert "the exported GGUF files against the model they came from" in (run / "eval" / "report.html").read_text()
+    # The judge's endpoint is part of the stage's settings: another one scores the files again.
+    stage = next(s for s in pipeline.STAGES if s.name == "eval_gguf")
+    assert stage.settings(cfg) != stage.settings(cfg.model_copy(update={"teacher": teacher}))

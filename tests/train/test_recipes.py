@@ -248,5 +248,9 @@ def test_training_forward_returns_the_same_loss_without_logits_and_eval_keeps_th
 def test_stage_summary_reports_step_times(tmp_path, tiny_model_dir):
     ws = sft_workspace(tmp_path)
     cfg = SFTConfig(max_steps=5, batch_size=4, learning_rate=1e-2, logging_steps=1, save_steps=100, seq_len=128)
-    s = sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key").summary["step_seconds"]
+    summary = sft.run(cfg, ModelSource("base", str(tiny_model_dir)), ENV, ws, "key").summary
+    s = summary["step_seconds"]
     assert s["timed_steps"] == 5 and s["first"] > 0 and s["median"] > 0
+    per_row = summary["packing"]["tokens"] / summary["packing"]["rows"]
+    assert summary["tokens_per_second"] == pytest.approx(4 * per_row / s["median"], rel=1e-3)
+    assert "mfu" not in summary  # a GPU figure

@@ -5,7 +5,9 @@ the eval stage's held-out questions with the recorded generation settings; it is
 the same held-out text (perplexity from llama.cpp's logits) and by the same metrics, with the
 person-likeness classifier refitted on exactly the data the eval stage used. The rungs are
 added to eval/results.json (rows `gguf-<type>`), their samples to eval/samples/, and
-eval/report.html is written again. Without GGUF files it prints one line and skips.
+eval/report.html is written again. With the LLM judge on (eval.judge), it compares the files'
+answers with those of the model they came from, every pair in both orders (results.json's
+`gguf.judge`). Without GGUF files it prints one line and skips.
 """
 
 from __future__ import annotations
@@ -100,7 +102,36 @@ def _skip(ws: Workspace, results: dict, persona: PersonaConfig, notice: str) -> 
     return StageResult({"notice": notice}, outputs)
 
 
-def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace) -> StageResult:
+def _samples_run(ws: Workspace, label: str, held) -> ladder.ModelRun | None:
+    """A ladder model's answers as the eval stage saved them (eval/samples/<label>.jsonl)."""
+    path = ws.eval / "samples" / f"{label}.jsonl"
+    if not path.exists():
+        return None
+    index = {ex.id: i for i, ex in enumerate(held)}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answers = [{"q": index[r["id"]], "round": r["round"], "answer": r["answer"]} for r in rows if r["id"] in index]
+    return ladder.ModelRun(label, label, answers=answers)
+
+
+def _judge(cfg: EvalConfig, persona: PersonaConfig, teacher, runs: list, source: str | None, inputs,
+           ws: Workspace) -> dict | None:
+    """The LLM judge on the exported files and the model they came from, every pair both ways."""
+    if teacher is None or not cfg.judge.enabled or cfg.judge.questions <= 0:
+        return None
+    from doppel.teacher import resolve_teacher
+
+    resolved = resolve_teacher(teacher)
+    if resolved is None:
+        return {"skipped": "no judge endpoint (set teacher.base_url or OPENAI_BASE_URL)"}
+    from doppel.evaluate.judge import judge_ladder
+
+    origin = _samples_run(ws, source, inputs.held) if source else None
+    compared = ([origin] if origin else []) + list(runs)
+    prompter = ladder.Prompter(persona, inputs.train_answers, cfg.prompt_examples)
+    return judge_ladder(resolved, cfg.judge, persona, compared, inputs.held, prompter, ws.eval / "judge.sqlite")
+
+
+def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teacher=None) -> StageResult:
     inputs = heldout.load_inputs(cfg, persona, ws)
     results = _results(ws, cfg, len(inputs.held))
     files, parity = _files(ws)
@@ -130,6 +161,9 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace) -> St
     results["likeness_distributions"] = {**before, **distributions, **person}  # the person's last, as in eval
     record = {"files": {kind: files[kind].name for kind in files}, "exported_from": source,
               "classifier_cv_auc": clf.cv_auc if clf is not None else None}
+    judged = _judge(cfg, persona, teacher, runs, source, inputs, ws)
+    if judged is not None:
+        record["judge"] = judged
     results["gguf"] = record
     outputs = heldout.write_samples(runs, inputs.held, ws)
     if inputs.probes:
@@ -141,4 +175,6 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace) -> St
     outputs += [ws.eval / RECORD, ws.eval / "results.json", ws.eval / "report.html"]
     summary = {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta",
                                                 "identity_accuracy")} for label, row in rows.items()}
-    return StageResult({"models": summary, "exported_from": source}, outputs)
+    judge = {"judge_win_rates": {m: w["win_rate"] for m, w in judged["win_rates"].items()}} \
+        if judged and judged.get("win_rates") else {}
+    return StageResult({"models": summary, "exported_from": source, **judge}, outputs)

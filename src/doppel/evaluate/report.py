@@ -238,6 +238,8 @@ Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same leng
 <h2>Plots</h2>{figs}
 <h2>Over-used phrases (rate in answers ÷ rate in the person's text)</h2><ul>{phrases}</ul>
 {_pairwise_section("LLM judge: which sounds more like the person?", results.get("judge") or {})}
+{_pairwise_section("LLM judge: the exported GGUF files against the model they came from",
+                   (results.get("gguf") or {}).get("judge") or {})}
 {_pairwise_section("Human A/B votes", results.get("human") or {})}
 <h2>Sample answers, side by side</h2>{_samples(ws.eval, list(rows))}
 <h2>Settings</h2><pre>{html.escape(json.dumps({"generation": results.get("generation"), "heldout": results.get("heldout")}, indent=1))}</pre>

@@ -21,8 +21,9 @@ CLASSIFIER_ANSWERS = "classifier_answers.jsonl"
 
 def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], device: str, seed: int,
         ws: Workspace, teacher=None) -> StageResult:
-    from doppel.evaluate.gguf_stage import forget_gguf_rungs
+    from doppel.evaluate.gguf_stage import RECORD, forget_gguf_rungs
 
+    had_gguf = (ws.eval / RECORD).exists()  # the last ladder had rungs for exported GGUF files
     forget_gguf_rungs(ws)  # the rungs of exported files are measured again after this ladder
     inputs = heldout.load_inputs(cfg, persona, ws)
     held, probes = inputs.held, inputs.probes
@@ -59,7 +60,9 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
     write_report(ws, results, persona)
     summary = {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta",
                                                 "identity_accuracy")} for label, row in rows.items()}
-    return StageResult({"models": summary, "classifier_auc": reference.get("classifier_cv_auc")}, outputs)
+    notes = {"gguf_rungs": "left out until the export runs again (the export depends on this evaluation): "
+                           "'doppel run CONFIG' exports the GGUF files and scores them"} if had_gguf else {}
+    return StageResult({"models": summary, "classifier_auc": reference.get("classifier_cv_auc"), **notes}, outputs)
 
 
 def _judge(cfg: EvalConfig, persona, teacher, runs, held, prompter, ws: Workspace, results: dict) -> None:

@@ -9,6 +9,7 @@ from doppel.records import TextChunk, read_jsonl
 from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks, run_training,
                                  save_trained, trainer_kwargs)
 from doppel.train.methods import ADAPTER_METHODS, check_method, embedding_optimizer, prepare, token_rows
+from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import barrier, is_main
 from doppel.workspace import StageResult, Workspace, atomic_dir
 
@@ -37,6 +38,7 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
                       data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir),
                       optimizers=(optimizer, None))
     processes = run_training(trainer, resume_from, "cpt", loss_only=True)
+    processes.update(stage_throughput(model, packing, "blocks", cfg, env, processes.get("step_seconds")))
     state = trainer.state
 
     outputs = [stage_dir / "model", stage_dir / "meta.json"]

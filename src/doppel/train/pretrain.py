@@ -9,6 +9,7 @@ from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import TextChunk, read_jsonl
 from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks, run_training,
                                  save_trained, trainer_kwargs)
+from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
@@ -27,6 +28,7 @@ def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspac
     trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=default_data_collator,
                       callbacks=callbacks(cfg, stage_dir))
     processes = run_training(trainer, resume_from, "pretrain", loss_only=True)
+    processes.update(stage_throughput(model, packing, "blocks", cfg, env, processes.get("step_seconds")))
 
     save_trained(trainer, tokenizer, stage_dir / "model")
     summary = finish_training(trainer.state, stage_dir, resume_from)

@@ -14,6 +14,7 @@ from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_tra
                                  trainer_kwargs)
 from doppel.train.methods import ADAPTER_METHODS, check_method, prepare
 from doppel.train.packing import PackedCollator, packed_dataset
+from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
@@ -53,6 +54,7 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
                           processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id),
                           callbacks=callbacks(cfg, stage_dir))
     processes = run_training(trainer, resume_from, "sft", loss_only=True)
+    processes.update(stage_throughput(model, packing, "rows", cfg, env, processes.get("step_seconds")))
 
     adapter = cfg.method in ADAPTER_METHODS
     folder = "adapter" if adapter else "model"

@@ -152,7 +152,12 @@ def _rows(cache) -> int:
             return 0
 
 
-def test_killed_run_restarted_sends_no_answered_request_twice(tmp_path):
+def _cached_questions(cache) -> set[str]:
+    with sqlite3.connect(cache) as db:
+        return {json.loads(r)["messages"][-1]["content"] for (r,) in db.execute("SELECT request FROM replies")}
+
+
+def test_killed_run_restarted_never_asks_again_for_a_stored_answer(tmp_path):
     script = tmp_path / "client.py"
     script.write_text(CLIENT)
     cache = tmp_path / "cache.sqlite"
@@ -166,6 +171,8 @@ def test_killed_run_restarted_sends_no_answered_request_twice(tmp_path):
         proc.kill()  # SIGKILL mid-run: other requests are still waiting for answers
         proc.wait()
         answered_before = dict(srv.answered)
+        cached_before = _cached_questions(cache)
+        received_before = dict(srv.received)
         srv.answer_limit = None
         srv.released.set()  # held requests end without an answer
         done = subprocess.run([sys.executable, str(script), srv.base_url, str(cache), str(n)],
@@ -174,9 +181,17 @@ def test_killed_run_restarted_sends_no_answered_request_twice(tmp_path):
         assert "done 40" in done.stdout
     keys = {body_key({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"question number {i}"}]})
             for i in range(n)}
-    assert len(answered_before) == first
-    assert set(srv.answered) == keys  # every request answered ...
-    assert set(srv.answered.values()) == {1}  # ... exactly once across both runs
+    def key(question: str) -> str:
+        return body_key({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]})
+
+    assert len(answered_before) == first and len(cached_before) == first
+    assert set(srv.answered) == keys  # every request answered
+    # No answer stored before the kill was asked for again after the restart. (A request the
+    # server answered but whose reply never reached the client — a client timeout on a slow
+    # machine — is asked again: it was never stored.)
+    assert all(srv.received[key(q)] == received_before[key(q)] for q in cached_before)
+    duplicated = {k for k, times in srv.answered.items() if times > 1}
+    assert not duplicated & {key(q) for q in cached_before}
     assert _rows(cache) == n
 
 

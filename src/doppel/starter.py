@@ -34,6 +34,7 @@ model:
 data:
   chunk_tokens: 256          # continued-pretraining chunk length in tokens
   heldout_fraction: 0.15     # share of documents kept out of training for evaluation
+  background_heldout_fraction: 0.05  # background documents kept out of pretraining (its held-out loss)
 
 train:
   device: auto               # auto | cpu | cuda
@@ -41,6 +42,7 @@ train:
   pretrain:
     epochs: 1
     learning_rate: 1.0e-3
+    eval_steps: 0            # held-out loss every N steps (0: off); early_stopping_patience stops on it
   cpt:
     method: full             # full | lora
     epochs: 2

@@ -193,8 +193,15 @@ def test_the_judge_compares_the_exported_files_with_their_source(tiny_run, tmp_p
     questions = min(3, results["heldout"]["questions"])
     compared = {"sft", *(f"gguf-{k}" for k in files)}  # the files were exported from the SFT model
     assert set(judged["win_rates"]) == compared and judged["questions"] == questions > 0
+    pairs = questions * len(list(itertools.combinations(compared, 2)))
+    assert judged["pairs"] == pairs
+    # Both orders of every pair are asked; identical prompts (two files that answered alike)
+    # come from the judge's cache instead of being sent again.
     pairwise = [p for p in server.prompts if "Which answer sounds more like" in p]
-    assert len(pairwise) == 2 * questions * len(list(itertools.combinations(compared, 2)))  # both orders
+    assert len(set(pairwise)) == len(pairwise) and 0 < len(pairwise) <= 2 * pairs
+    asked = {(re.search(r"Question put to .*?: (.*)\n", p).group(1), answer(p, "A"), answer(p, "B"))
+             for p in pairwise}
+    assert all((q, b, a) in asked for q, a, b in asked)  # each order of two different answers
     assert set(judged["faithfulness"]) == compared
     assert result.summary["judge_win_rates"] == {m: w["win_rate"] for m, w in judged["win_rates"].items()}
     assert "the exported GGUF files against the model they came from" in (run / "eval" / "report.html").read_text()

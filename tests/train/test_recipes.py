@@ -254,3 +254,29 @@ def test_stage_summary_reports_step_times(tmp_path, tiny_model_dir):
     per_row = summary["packing"]["tokens"] / summary["packing"]["rows"]
     assert summary["tokens_per_second"] == pytest.approx(4 * per_row / s["median"], rel=1e-3)
     assert "mfu" not in summary  # a GPU figure
+
+
+def test_pretraining_measures_held_out_loss_on_kept_out_background(tmp_path, tokenizer, capsys):
+    import json
+
+    from doppel.config import ModelConfig, PretrainConfig
+    from doppel.train import pretrain
+
+    ws = Workspace(tmp_path / "run").create()
+    tokenizer.save_pretrained(ws.tokenizer)
+    atomic_write_jsonl(ws.data / "pretrain" / "train.jsonl",
+                       [TextChunk(id=f"b{i}", source="bg", text=ANSWERS[i % 2] * 4) for i in range(30)])
+    model = ModelConfig(preset="tiny")
+    cfg = PretrainConfig(max_steps=6, batch_size=4, seq_len=32, learning_rate=5e-3, logging_steps=1,
+                         save_steps=100, eval_steps=2)
+    result = pretrain.run(cfg, model, ENV, ws, "key")  # no held-out background: said, not silent
+    assert "train.pretrain.eval_steps is 2 but there are no held-out background documents" in capsys.readouterr().out
+    assert result.summary["best_heldout_loss"] is None
+
+    atomic_write_jsonl(ws.data / "heldout" / "background.jsonl",
+                       [TextChunk(id="h0", source="bg", text=ANSWERS[1] * 4)])
+    result = pretrain.run(cfg, model, ENV, ws, "key2")
+    history = json.loads((ws.model_dir("pretrain") / "log_history.json").read_text())
+    held = [h["eval_loss"] for h in history if "eval_loss" in h]
+    assert [h["step"] for h in history if "eval_loss" in h] == [2, 4, 6]
+    assert held[-1] < held[0] and result.summary["best_heldout_loss"] == min(held)

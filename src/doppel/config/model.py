@@ -27,6 +27,9 @@ class ModelConfig(Strict):
 class DataConfig(Strict):
     chunk_tokens: int = Field(256, ge=16)
     heldout_fraction: float = Field(0.15, gt=0.0, lt=0.9)
+    # Background documents kept out of pretraining (and its tokenizer) to measure its held-out
+    # loss (train.pretrain.eval_steps); 0 keeps them all for training.
+    background_heldout_fraction: float = Field(0.05, ge=0.0, lt=0.9)
     min_answer_words: int = Field(3, ge=1)
     # Previous question/answer exchanges kept as context in each SFT example.
     context_turns: int = Field(0, ge=0)

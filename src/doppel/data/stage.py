@@ -69,8 +69,13 @@ def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: i
     train_docs = [d for d in docs if d.id not in held]
     held_docs = [d for d in docs if d.id in held]
 
+    # Without a base model, a few background documents measure pretraining's held-out loss.
+    bg_held = (heldout_ids(background, cfg.background_heldout_fraction, seed)
+               if cfg.background_heldout_fraction and not model_cfg.base else set())
+    bg_train = [d for d in background if d.id not in bg_held]
+
     tokenizer, tok_source = _tokenizer(
-        model_cfg, [persona_text(d, persona) for d in train_docs] + [d.text for d in background], ws)
+        model_cfg, [persona_text(d, persona) for d in train_docs] + [d.text for d in bg_train], ws)
     count = token_counter(tokenizer)
 
     def chunks(group: list[Document]) -> list[TextChunk]:
@@ -89,7 +94,8 @@ def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: i
     cpt_train, cpt_held = chunks(train_docs), chunks(held_docs)
     sft_train, dropped_train = dialogues(train_docs)
     sft_held, dropped_held = dialogues(held_docs)
-    pretrain = [_pretrain_text(d, tokenizer) for d in background] if not model_cfg.base else []
+    pretrain = [_pretrain_text(d, tokenizer) for d in bg_train] if not model_cfg.base else []
+    pretrain_held = [_pretrain_text(d, tokenizer) for d in background if d.id in bg_held]
 
     outputs = {
         ws.data / "cpt" / "train.jsonl": cpt_train,
@@ -97,6 +103,7 @@ def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: i
         ws.data / "heldout" / "text.jsonl": cpt_held,
         ws.data / "heldout" / "dialogues.jsonl": sft_held,
         ws.data / "pretrain" / "train.jsonl": pretrain,
+        ws.data / "heldout" / "background.jsonl": pretrain_held,
     }
     for path, records in outputs.items():
         atomic_write_jsonl(path, records)
@@ -113,7 +120,8 @@ def run(cfg: DataConfig, persona: PersonaConfig, model_cfg: ModelConfig, seed: i
                 "sweep": sweep(train_docs, persona, cfg, count)},
         "sft": {"train_examples": len(sft_train), "heldout_examples": len(sft_held),
                 "dropped": dict(dropped_train + dropped_held)},
-        "pretrain": {"texts": len(pretrain), "tokens": _tokens(count, pretrain)},
+        "pretrain": {"texts": len(pretrain), "tokens": _tokens(count, pretrain),
+                     "heldout_texts": len(pretrain_held), "heldout_tokens": _tokens(count, pretrain_held)},
     }
     atomic_write_json(ws.data / "stats.json", stats)
     paths = [*outputs, ws.data / "heldout" / "documents.json", ws.data / "stats.json"]

@@ -97,6 +97,15 @@ def trainer_kwargs(cfg: TrainStage, env: TrainEnv, has_eval: bool = False) -> di
     return base | extra
 
 
+def heldout_notice(cfg: TrainStage, has_eval: bool, stage: str, what: str) -> None:
+    """Say so when eval_steps asks for a held-out loss that cannot be measured."""
+    from doppel.train.distributed import is_main
+
+    if cfg.eval_steps and not has_eval and is_main():
+        print(f"notice: train.{stage}.eval_steps is {cfg.eval_steps} but there are no held-out {what}; "
+              f"no held-out loss is measured", flush=True)
+
+
 def callbacks(cfg: TrainStage, stage_dir: Path) -> list:
     """TensorBoard event files in the stage folder, and early stopping when configured."""
     from transformers import EarlyStoppingCallback

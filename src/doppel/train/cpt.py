@@ -6,8 +6,8 @@ from doppel.config import CPTConfig
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, load_model, untie_if_diverged, write_meta
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks, run_training,
-                                 save_trained, trainer_kwargs)
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, pack_blocks,
+                                 run_training, save_trained, trainer_kwargs)
 from doppel.train.methods import ADAPTER_METHODS, check_method, embedding_optimizer, prepare, token_rows
 from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import barrier, is_main
@@ -30,6 +30,7 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
 
     held_path = ws.data / "heldout" / "text.jsonl"
     held = read_jsonl(held_path, TextChunk) if cfg.eval_steps and held_path.exists() else []
+    heldout_notice(cfg, bool(held), "cpt", "texts of the person (data/heldout/text.jsonl is empty)")
     eval_blocks = pack_blocks([c.full_text() for c in held], tokenizer, cfg.seq_len)[0] if held else None
 
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)

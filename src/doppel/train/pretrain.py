@@ -7,8 +7,8 @@ from doppel.modeling.loading import write_meta
 from doppel.modeling.presets import build_model
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, pack_blocks, run_training,
-                                 save_trained, trainer_kwargs)
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, pack_blocks,
+                                 run_training, save_trained, trainer_kwargs)
 from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
@@ -22,11 +22,17 @@ def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspac
     chunks = read_jsonl(ws.data / "pretrain" / "train.jsonl", TextChunk)
     blocks, packing = pack_blocks([c.full_text() for c in chunks], tokenizer, cfg.seq_len)
     model = build_model(model_cfg.preset, tokenizer, seed=env.seed)
+    # Background documents the build kept out (data.background_heldout_fraction).
+    held_path = ws.data / "heldout" / "background.jsonl"
+    held = read_jsonl(held_path, TextChunk) if cfg.eval_steps and held_path.exists() else []
+    eval_blocks = pack_blocks([c.full_text() for c in held], tokenizer, cfg.seq_len)[0] if held else None
+    heldout_notice(cfg, bool(held), "pretrain", "background documents (data.background_heldout_fraction is 0, "
+                                                "or there are fewer than two background documents)")
 
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
-    args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env))
-    trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=default_data_collator,
-                      callbacks=callbacks(cfg, stage_dir))
+    args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env, has_eval=bool(held)))
+    trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
+                      data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir))
     processes = run_training(trainer, resume_from, "pretrain", loss_only=True)
     processes.update(stage_throughput(model, packing, "blocks", cfg, env, processes.get("step_seconds")))
 

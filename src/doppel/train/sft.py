@@ -10,8 +10,8 @@ from doppel.modeling.loading import ModelSource, write_meta
 from doppel.modeling.templates import check_same_template, preflight
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import Example, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, run_training, save_trained,
-                                 trainer_kwargs)
+from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, run_training,
+                                 save_trained, trainer_kwargs)
 from doppel.train.methods import ADAPTER_METHODS, check_method, prepare
 from doppel.train.packing import PackedCollator, packed_dataset
 from doppel.train.throughput import stage_throughput
@@ -42,6 +42,7 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     held_path = ws.data / "heldout" / "dialogues.jsonl"
     held = read_jsonl(held_path, Example) if cfg.eval_steps and held_path.exists() else []
     eval_rows = _rows(held, tokenizer, cfg)[0] if held else []
+    heldout_notice(cfg, bool(eval_rows), "sft", "dialogues (data/heldout/dialogues.jsonl is empty)")
 
     trainer_cls = _packed_trainer_class()
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)

@@ -27,6 +27,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 
 def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> list[float]:
@@ -75,15 +76,7 @@ def gpu_peak_gib(device: str) -> float | None:
 
 def steady(steps: list[float]) -> float:
     """Median step time with the first two steps (one-off costs) left out."""
-    import statistics
-
-    return statistics.median(steps[2:])
-
-
-def median(values: list[float]) -> float:
-    import statistics
-
-    return statistics.median(values)
+    return median(steps[2:])
 
 
 def collate(rows: list[dict], size: int) -> list[dict]:
@@ -209,10 +202,10 @@ def main() -> None:
               f"{ratio_whole:.2f} | {packing['real_token_fraction']:.3f} |")
     print(f"\npeak RSS {peak:,.0f} MB")
     if device == "cuda":
-        gpu_figures(seen, per_step, names, make_model, args, env, common, base, tmp, ws, tok)
+        gpu_figures(seen, per_step, names, make_model, args, env, common, tmp, ws, tok)
 
 
-def gpu_figures(seen, per_step, names, make_model, args, env, common, base, tmp, ws, tok) -> None:
+def gpu_figures(seen, per_step, names, make_model, args, env, common, tmp, ws, tok) -> None:
     """MFU and peak GPU memory of both sides, and (--qlora) LoRA against QLoRA memory."""
     import torch
 

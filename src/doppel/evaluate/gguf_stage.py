@@ -116,19 +116,12 @@ def _samples_run(ws: Workspace, label: str, held) -> ladder.ModelRun | None:
 def _judge(cfg: EvalConfig, persona: PersonaConfig, teacher, runs: list, source: str | None, inputs,
            ws: Workspace) -> dict | None:
     """The LLM judge on the exported files and the model they came from, every pair both ways."""
-    if teacher is None or not cfg.judge.enabled or cfg.judge.questions <= 0:
-        return None
-    from doppel.teacher import resolve_teacher
-
-    resolved = resolve_teacher(teacher)
-    if resolved is None:
-        return {"skipped": "no judge endpoint (set teacher.base_url or OPENAI_BASE_URL)"}
-    from doppel.evaluate.judge import judge_ladder
+    from doppel.evaluate.judge import judge_if_on
 
     origin = _samples_run(ws, source, inputs.held) if source else None
     compared = ([origin] if origin else []) + list(runs)
     prompter = ladder.Prompter(persona, inputs.train_answers, cfg.prompt_examples)
-    return judge_ladder(resolved, cfg.judge, persona, compared, inputs.held, prompter, ws.eval / "judge.sqlite")
+    return judge_if_on(teacher, cfg.judge, persona, compared, inputs.held, prompter, ws.eval / "judge.sqlite")
 
 
 def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teacher=None) -> StageResult:
@@ -173,8 +166,7 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teach
     write_report(ws, results, persona)
     atomic_write_json(ws.eval / RECORD, {**record, "models": rows})
     outputs += [ws.eval / RECORD, ws.eval / "results.json", ws.eval / "report.html"]
-    summary = {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta",
-                                                "identity_accuracy")} for label, row in rows.items()}
+    summary = heldout.summary_rows(rows)
     judge = {"judge_win_rates": {m: w["win_rate"] for m, w in judged["win_rates"].items()}} \
         if judged and judged.get("win_rates") else {}
     return StageResult({"models": summary, "exported_from": source, **judge}, outputs)

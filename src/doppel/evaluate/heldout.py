@@ -105,3 +105,9 @@ def write_samples(runs: list[ModelRun], held: list[Example], ws: Workspace) -> l
 def identity_rows(runs: list[ModelRun], probes: list[Probe]) -> list[dict]:
     return [{"model": r.label, "kind": p.kind, "question": p.question, "answer": a}
             for r in runs for p, a in zip(probes, r.probes)]
+
+
+def summary_rows(rows: dict) -> dict:
+    """The few numbers per model a stage summary prints."""
+    return {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta", "identity_accuracy")}
+            for label, row in rows.items()}

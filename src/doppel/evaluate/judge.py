@@ -105,6 +105,19 @@ def judge_ladder(teacher_cfg: TeacherConfig, cfg: JudgeSettings, persona: Person
         teacher.close()
 
 
+def judge_if_on(teacher, cfg: JudgeSettings, persona: PersonaConfig, runs, held, prompter, cache_path) -> dict | None:
+    """judge_ladder when the judge is on: None when it is off (or has no questions), a
+    "skipped" note when no endpoint is configured."""
+    if teacher is None or not cfg.enabled or cfg.questions <= 0:
+        return None
+    from doppel.teacher import resolve_teacher
+
+    resolved = resolve_teacher(teacher)
+    if resolved is None:
+        return {"skipped": "no judge endpoint (set teacher.base_url or OPENAI_BASE_URL)"}
+    return judge_ladder(resolved, cfg, persona, runs, held, prompter, cache_path)
+
+
 def _passages(prompter, question: str) -> str:
     """The person's passages retrieved for the question (grounding for both judgements)."""
     shots = prompter.retrieve(question, 4)

@@ -58,25 +58,18 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
     _human(ws, results)
     atomic_write_json(ws.eval / "results.json", results)
     write_report(ws, results, persona)
-    summary = {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta",
-                                                "identity_accuracy")} for label, row in rows.items()}
+    summary = heldout.summary_rows(rows)
     notes = {"gguf_rungs": "left out until the export runs again (the export depends on this evaluation): "
                            "'doppel run CONFIG' exports the GGUF files and scores them"} if had_gguf else {}
     return StageResult({"models": summary, "classifier_auc": reference.get("classifier_cv_auc"), **notes}, outputs)
 
 
 def _judge(cfg: EvalConfig, persona, teacher, runs, held, prompter, ws: Workspace, results: dict) -> None:
-    if teacher is None or not cfg.judge.enabled or cfg.judge.questions <= 0:
-        return
-    from doppel.teacher import resolve_teacher
+    from doppel.evaluate.judge import judge_if_on
 
-    resolved = resolve_teacher(teacher)
-    if resolved is None:
-        results["judge"] = {"skipped": "no judge endpoint (set teacher.base_url or OPENAI_BASE_URL)"}
-        return
-    from doppel.evaluate.judge import judge_ladder
-
-    results["judge"] = judge_ladder(resolved, cfg.judge, persona, runs, held, prompter, ws.eval / "judge.sqlite")
+    judged = judge_if_on(teacher, cfg.judge, persona, runs, held, prompter, ws.eval / "judge.sqlite")
+    if judged is not None:
+        results["judge"] = judged
 
 
 def _human(ws: Workspace, results: dict) -> None:

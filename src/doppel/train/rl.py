@@ -12,7 +12,8 @@ where the probability comes from the person-likeness classifier of `doppel.metri
 fitted here on the person's training answers against other voices (the generic answers of
 the preference pairs and background text). After training, the SFT policy (adapter off)
 and the RL policy answer the same prompts with the same seeds; both mean rewards and the
-paired gain with its standard error are reported. Saved like the preference stage: base + SFT adapter (merged) + RL adapter.
+paired gain with its standard error are reported. Saved like the preference stage: base +
+SFT adapter (merged) + RL adapter.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ it also prints each side's model-FLOPs utilisation and peak GPU memory; the GPU 
     .venv/bin/python bench/train.py --shape Qwen/Qwen2.5-0.5B --batch 8 --seq 1024 --steps 30 --rounds 2 --qlora
 
 (`--qlora` needs bitsandbytes: `pip install bitsandbytes`.)
+
+On a real pretrained base, LoRA on both sides (the raw loop trains the same PEFT adapter):
+
+    .venv/bin/python bench/train.py --base smollm2-135m-instruct --method lora --batch 8 --seq 256 --steps 12 --rounds 4
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> 
     from transformers import get_cosine_schedule_with_warmup
 
     model.train().to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=True)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=lr, fused=True)
     sched = get_cosine_schedule_with_warmup(opt, 1, len(batches))
     ends = [time.perf_counter()]
     for batch in batches:
@@ -48,7 +53,7 @@ def raw_loop(model, batches: list[dict], device: str, bf16: bool, lr: float) -> 
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
             loss = model(**inputs).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
@@ -92,12 +97,16 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--shape", help="a known base model's architecture instead of a preset, e.g. "
                         "Qwen/Qwen2.5-0.5B (random weights, its own vocabulary size; see doppel.modeling.architectures)")
+    parser.add_argument("--base", help="a real base model (hub name, folder, .gguf or the bundled "
+                        "smollm2-135m-instruct) instead of a fresh preset model; its own tokenizer")
+    parser.add_argument("--method", default="full", choices=["full", "lora"],
+                        help="what both sides train: every weight, or the same LoRA adapter (r=16, all linear)")
     parser.add_argument("--qlora", action="store_true",
                         help="GPU only: also one SFT run with LoRA on the bf16 base and one with QLoRA (4-bit base), "
                         "with their peak GPU memory")
     args = parser.parse_args()
 
-    from doppel.config import CPTConfig, SFTConfig
+    from doppel.config import CPTConfig, LoraSettings, SFTConfig
     from doppel.data.chunking import chunk_document, token_counter
     from doppel.demo import generate_demo_sources
     from doppel.modeling import quiet_libraries
@@ -117,10 +126,34 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     generate_demo_sources(tmp / "src", seed=0, scale=0.3)
     texts = [p.read_text() for p in sorted((tmp / "src").rglob("*.md"))]
-    tok = train_tokenizer(texts, 4096)
-    base = tmp / "base"
+    lora = LoraSettings(r=16, alpha=32)
+    if args.base:
+        from doppel.modeling.bases import resolve_base
+        from doppel.modeling.templates import ensure_pad
+        from doppel.modeling.tokenizer import load_tokenizer
+
+        base = Path(resolve_base(args.base))
+        tok = load_tokenizer(base)
+        ensure_pad(tok)
+    else:
+        tok = train_tokenizer(texts, 4096)
+        base = tmp / "base"
 
     def make_model():
+        model = _make_model()
+        if args.method == "lora":
+            from peft import get_peft_model
+
+            from doppel.train.common import lora_config
+
+            model = get_peft_model(model, lora_config(lora))
+        return model
+
+    def _make_model():
+        if args.base:
+            from transformers import AutoModelForCausalLM
+
+            return AutoModelForCausalLM.from_pretrained(base, dtype="float32")
         if not args.shape:
             return build_model(args.preset, tok)
         import torch
@@ -134,8 +167,9 @@ def main() -> None:
         torch.manual_seed(0)
         return AutoModelForCausalLM.from_config(config)
 
-    make_model().save_pretrained(base)
-    tok.save_pretrained(base)
+    if not args.base:
+        _make_model().save_pretrained(base)
+        tok.save_pretrained(base)
 
     ws = Workspace(tmp / "run").create()
     count = token_counter(tok)
@@ -171,8 +205,8 @@ def main() -> None:
             for side in (("ours", "raw") if r % 2 == 0 else ("raw", "ours")):
                 reset_gpu_peak(device)
                 if side == "ours":
-                    result = module.run(config(method="full", **common), ModelSource("b", str(base)), env, ws,
-                                        f"bench{r}")
+                    result = module.run(config(method=args.method, lora=lora, **common), ModelSource("b", str(base)),
+                                        env, ws, f"bench{r}")
                     assert result.summary["steps"] == n
                     seen[name]["ours"].append(result.summary["step_seconds"]["median"])
                     seen[name]["ours_whole"].append(result.summary["train_seconds"])
@@ -185,9 +219,9 @@ def main() -> None:
                   f"whole {seen[name]['ours_whole'][-1]:.2f} s vs raw {seen[name]['raw_whole'][-1]:.2f} s", flush=True)
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    names = {"cpt": ("CPT (full, packed)", cpt_packing),
-             "sft": ("SFT (full, assistant-only loss, packed, no cross-example attention)", sft_packing)}
-    print(f"\ndevice {device}, bf16 {env.bf16}, model {args.shape or args.preset}, batch {args.batch}, seq {args.seq}, "
+    names = {"cpt": (f"CPT ({args.method}, packed)", cpt_packing),
+             "sft": (f"SFT ({args.method}, assistant-only loss, packed, no cross-example attention)", sft_packing)}
+    print(f"\ndevice {device}, bf16 {env.bf16}, model {args.base or args.shape or args.preset}, batch {args.batch}, seq {args.seq}, "
           f"{n} steps x {args.rounds} rounds, the stage and the raw loop in turn first\n")
     print("| stage | Doppel tokens/s (steady) | raw loop tokens/s (steady) | ratio | Doppel whole run | raw whole loop "
           "| ratio | real-token fraction |\n|---|---|---|---|---|---|---|---|")

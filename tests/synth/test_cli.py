@@ -48,7 +48,9 @@ def test_without_endpoint_synth_prints_a_one_line_notice(config, monkeypatch):
     assert proc.returncode == 0, proc.stderr
     notice = [line for line in proc.stdout.splitlines() if "no teacher endpoint" in line]
     assert len(notice) == 1
-    assert not (run / "data" / "sft" / "synth.jsonl").exists()
+    lines = (run / "data" / "sft" / "synth.jsonl").read_text().splitlines()
+    assert lines and all('"origin": "identity"' in line or '"origin":"identity"' in line for line in lines)
+    assert not (run / "data" / "pref" / "train.jsonl").exists()
 
 
 def test_estimate_json_and_table(config):

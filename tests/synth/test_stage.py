@@ -127,12 +127,20 @@ def test_fault_injecting_server_gives_the_same_data(built):
     assert not any(k.startswith(("answer_", "question_gave", "questions_gave")) for k in result.summary["dropped"])
 
 
-def test_without_endpoint_the_stage_is_skipped_with_a_notice(built, monkeypatch):
+def test_without_endpoint_only_identity_examples_are_made(built, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     path, base = built
     ws = _fresh(base, "none")
     (ws.data / "sft" / "synth.jsonl").write_text("stale\n")
+    (ws.data / "pref" / "train.jsonl").parent.mkdir(parents=True, exist_ok=True)
+    (ws.data / "pref" / "train.jsonl").write_text("stale\n")
     cfg = load_config(path)
     result = stage.run(cfg.synth, cfg.teacher, cfg.persona, cfg.seed, ws)
-    assert result.summary == {"notice": stage.NOTICE} and result.outputs == []
-    assert not (ws.data / "sft" / "synth.jsonl").exists()
+    assert result.summary["notice"] == stage.NOTICE and result.summary["identity_examples"] > 10
+    examples = read_jsonl(ws.data / "sft" / "synth.jsonl", Example)  # the stale line is gone
+    assert examples and all(e.meta["origin"] == "identity" for e in examples)
+    assert any(e.messages[1].content == "Who are you?" and cfg.persona.name in e.messages[2].content for e in examples)
+    assert not (ws.data / "pref" / "train.jsonl").exists()  # no teacher: no preference pairs
+    cfg.synth.identity = False
+    stage.run(cfg.synth, cfg.teacher, cfg.persona, cfg.seed, ws)
+    assert read_jsonl(ws.data / "sft" / "synth.jsonl", Example) == []

@@ -114,7 +114,9 @@ def run_check(cfg, ws, console) -> bool:
     from doppel.modeling.tokenizer import load_tokenizer
     from doppel.workspace import atomic_write_json
 
-    tok_path = ws.tokenizer if (ws.tokenizer / "tokenizer.json").exists() else cfg.model.base
+    from doppel.modeling.bases import resolve_base
+
+    tok_path = ws.tokenizer if (ws.tokenizer / "tokenizer.json").exists() else resolve_base(cfg.model.base)
     tokenizer = load_tokenizer(tok_path)
     t = cfg.train
     report = check_datasets(ws.data, tokenizer, {"cpt": t.cpt.seq_len, "sft": t.sft.seq_len,

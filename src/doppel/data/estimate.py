@@ -66,7 +66,10 @@ def _counter(cfg: Config):
     try:
         from transformers import AutoTokenizer
 
+        from doppel.modeling.bases import resolve_base
+
         # Only what is on disk or in the local cache: an estimate never downloads.
+        where = where if where == ws.tokenizer else resolve_base(str(where))
         tok = AutoTokenizer.from_pretrained(str(where), local_files_only=True)
     except Exception:  # not downloadable here, or not a tokenizer: fall back to the rule of thumb
         return None

@@ -22,7 +22,9 @@ def persona_text(doc: Document, persona: PersonaConfig) -> str:
 
 def _tokenizer(model_cfg: ModelConfig, texts: list[str], ws: Workspace):
     if model_cfg.base:
-        return load_tokenizer(model_cfg.base), model_cfg.base
+        from doppel.modeling.bases import resolve_base
+
+        return load_tokenizer(resolve_base(model_cfg.base)), model_cfg.base
     tok = train_tokenizer(texts, model_cfg.tokenizer.vocab_size, model_cfg.tokenizer.min_frequency)
     with atomic_dir(ws.tokenizer) as tmp:
         tok.save_pretrained(tmp)

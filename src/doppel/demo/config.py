@@ -8,8 +8,9 @@ import yaml
 
 from doppel.workspace import atomic_write_text
 
-# Sized so the whole demo (pretraining included) finishes in a few minutes on 2 CPU cores.
-DEMO_TRAINING = {
+# The from-scratch demo (doppel demo --from-scratch): a small base pretrained on the background
+# corpus, then CPT and SFT; sized to finish in a few minutes on 2 CPU cores.
+SCRATCH_TRAINING = {
     "pretrain": {"epochs": 1, "learning_rate": 3e-3, "batch_size": 16, "seq_len": 256,
                  "save_steps": 60, "logging_steps": 20},
     "cpt": {"method": "full", "epochs": 5, "learning_rate": 1.5e-3, "batch_size": 16, "seq_len": 256,
@@ -19,9 +20,21 @@ DEMO_TRAINING = {
 }
 
 
-def demo_config(seed: int) -> dict:
+# The default demo: LoRA SFT of the bundled SmolLM2-135M-Instruct (no pretraining). CPT before
+# SFT is off: on this instruct base it did not serve the person better (BENCHMARKS.md).
+BUNDLED_BASE = "smollm2-135m-instruct"
+REAL_TRAINING = {
+    "cpt": {"enabled": False, "method": "lora", "epochs": 1, "learning_rate": 3e-4, "batch_size": 8,
+            "seq_len": 256, "lora": {"r": 16, "alpha": 32}, "save_steps": 100, "logging_steps": 10},
+    "sft": {"method": "lora", "epochs": 2, "learning_rate": 3e-4, "batch_size": 8, "seq_len": 256,
+            "lora": {"r": 16, "alpha": 32}, "save_steps": 100, "logging_steps": 10},
+}
+
+
+def demo_config(seed: int, from_scratch: bool = False) -> dict:
     from doppel.demo import DEMO_PERSONA as P
 
+    model = {"preset": "small", "tokenizer": {"vocab_size": 4096}} if from_scratch else {"base": BUNDLED_BASE}
     return {
         "name": "demo",
         "run_dir": ".",
@@ -30,15 +43,15 @@ def demo_config(seed: int) -> dict:
                     "catchphrases": list(P.catchphrases)},
         "sources": [{"path": "sources/persona"}],
         "background": [{"path": "sources/background"}],
-        "model": {"preset": "small", "tokenizer": {"vocab_size": 4096}},
+        "model": model,
         "data": {"chunk_tokens": 256, "heldout_fraction": 0.15},
-        "train": DEMO_TRAINING,
+        "train": SCRATCH_TRAINING if from_scratch else REAL_TRAINING,
         # 40 questions in up to 3 sampling rounds: ~5,000 words per model for function-word Delta.
         "eval": {"questions": 40, "max_rounds": 3, "batch_size": 16},
     }
 
 
-def prepare_demo(out: Path, seed: int = 0, scale: float = 1.0) -> Path:
+def prepare_demo(out: Path, seed: int = 0, scale: float = 1.0, from_scratch: bool = False) -> Path:
     """Generate the demo sources under `out/sources` and write `out/demo.yaml`; return its path."""
     from doppel.demo import generate_demo_sources
 
@@ -46,5 +59,5 @@ def prepare_demo(out: Path, seed: int = 0, scale: float = 1.0) -> Path:
     generate_demo_sources(out / "sources", seed=seed, scale=scale)
     path = out / "demo.yaml"
     header = ("# Written by 'doppel demo'. Edit and rerun with: doppel run " + str(path) + "\n")
-    atomic_write_text(path, header + yaml.safe_dump(demo_config(seed), sort_keys=False, allow_unicode=True))
+    atomic_write_text(path, header + yaml.safe_dump(demo_config(seed, from_scratch), sort_keys=False, allow_unicode=True))
     return path

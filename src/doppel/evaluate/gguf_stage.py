@@ -88,7 +88,7 @@ def _classifier(ws: Workspace, seed: int):
         raise UserError(f"{path} is missing (the eval stage of an older Doppel did not write it); run "
                         f"'doppel run CONFIG --only eval --force', then 'doppel run CONFIG'")
     pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return scoring.fit_classifier([p["person"] for p in pairs], [p["base"] for p in pairs], seed)
+    return scoring.fit_classifier(pairs, seed)
 
 
 def _skip(ws: Workspace, results: dict, persona: PersonaConfig, notice: str) -> StageResult:

@@ -103,11 +103,16 @@ def write_samples(runs: list[ModelRun], held: list[Example], ws: Workspace) -> l
 
 
 def identity_rows(runs: list[ModelRun], probes: list[Probe]) -> list[dict]:
-    return [{"model": r.label, "kind": p.kind, "question": p.question, "answer": a}
+    from doppel.metrics.identity import bare_probe_set
+
+    rows = [{"model": r.label, "kind": p.kind, "question": p.question, "answer": a, "system_message": True}
             for r in runs for p, a in zip(probes, r.probes)]
+    return rows + [{"model": r.label, "kind": p.kind, "question": p.question, "answer": a, "system_message": False}
+                   for r in runs for p, a in zip(bare_probe_set(), r.bare_probes)]
 
 
 def summary_rows(rows: dict) -> dict:
     """The few numbers per model a stage summary prints."""
-    return {label: {k: row.get(k) for k in ("heldout_perplexity", "person_likeness", "delta", "identity_accuracy")}
+    return {label: {k: row.get(k) for k in ("heldout_perplexity", "heldout_answer_perplexity", "person_likeness",
+                                            "delta", "identity_accuracy", "identity_no_system")}
             for label, row in rows.items()}

@@ -3,8 +3,8 @@
 
 Each model is loaded once; it scores held-out text and answers, answers the held-out
 questions in sampling rounds (until its pool reaches the word count Delta needs), and
-answers the identity probes. The base model also answers training questions: the
-"not the person" side of the person-likeness classifier.
+answers the identity probes. The base model, plain and prompted, also answers training
+questions: part of the "not the person" side of the person-likeness classifier.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from doppel.config import EvalConfig, PersonaConfig
 from doppel.evaluate.generate import generate_answers
 from doppel.evaluate.perplexity import answer_perplexity, text_perplexity
-from doppel.metrics.identity import Probe
+from doppel.metrics.identity import Probe, bare_probe_set
 from doppel.modeling.loading import ModelSource, load_model, stage_model
 
 # Later training stages are evaluated when their folders exist (named by the training recipes).
@@ -28,6 +28,7 @@ class ModelRun:
     row: dict = field(default_factory=dict)  # perplexities
     answers: list[dict] = field(default_factory=list)  # {"q": index, "round": r, "answer": text}
     probes: list[str] = field(default_factory=list)
+    bare_probes: list[str] = field(default_factory=list)  # answers to probes asked with no system message
     classifier_answers: list[str] = field(default_factory=list)
 
 
@@ -117,6 +118,9 @@ def answer_rung(model, label: str, describe: str, build, cfg: EvalConfig, texts:
     run.answers = _rounds(model, [build(q) for q in questions], cfg, seed)
     if probes:
         run.probes = model.generate([build(p.question) for p in probes], seed + 7)
+        if label != "prompted":  # the prompted base without its prompt is the base
+            run.bare_probes = model.generate([[{"role": "user", "content": p.question}] for p in bare_probe_set()],
+                                             seed + 9)
     return run
 
 
@@ -138,8 +142,32 @@ def answer_ladder(models: list[ModelSource], cfg: EvalConfig, prompter: Prompter
             run = answer_rung(model, label, src.describe() + (" + persona prompt with retrieved examples"
                                                                if prompted else ""),
                               build, cfg, None if prompted else texts, dialogues, questions, probes, seed)
-            if label == "base":
+            if label in ("base", "prompted"):
                 run.classifier_answers = model.generate([build(q) for q in classifier_questions], seed + 11)
             runs.append(run)
         del model
     return runs
+
+
+def base_fluency(base: ModelSource, runs: list[ModelRun], questions: list[str], references: list[str],
+                 prompter: Prompter, cfg: EvalConfig, device: str) -> float | None:
+    """The untouched base model's perplexity of every rung's first-round answers (in each run's
+    row: `base_perplexity_of_answers`, and `fluency_ratio` against the person); returns its
+    perplexity of the person's own answers to the same questions.
+
+    A fine-tune that sounds like the person but writes broken English scores far above the
+    person here; a fluent one close to her.
+    """
+    def convs(pairs):
+        return [prompter.plain(questions[q]) + [{"role": "assistant", "content": a}] for q, a in pairs if a.strip()]
+
+    model = HFModel(*load_model(base, device=device), cfg)
+    person = model.answer_perplexity(convs(enumerate(references)))
+    for run in runs:
+        answers = convs((a["q"], a["answer"]) for a in run.answers if a["round"] == 0)
+        if answers:
+            ppl = model.answer_perplexity(answers)
+            run.row["base_perplexity_of_answers"] = ppl
+            run.row["fluency_ratio"] = round(ppl / person, 4)
+    del model
+    return person

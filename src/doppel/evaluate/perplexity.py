@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import math
 
+from doppel.errors import UserError
 from doppel.modeling.tokenizer import document_separator
+
+
+class ZeroTokensError(UserError):
+    """A perplexity was asked for over no tokens at all."""
 
 
 def _score(model, rows: list[tuple[list[int], list[int]]], batch_size: int) -> dict:
@@ -41,8 +46,15 @@ def _score(model, rows: list[tuple[list[int], list[int]]], batch_size: int) -> d
 
 
 def summary(total_nll: float, count: int) -> dict:
-    """Mean token NLL and perplexity from a summed NLL over `count` scored tokens."""
-    mean = total_nll / max(1, count)
+    """Mean token NLL and perplexity from a summed NLL over `count` scored tokens.
+
+    No scored token is an error, never a perplexity of 1.0 (which would look like the best).
+    """
+    if count <= 0:
+        raise ZeroTokensError("perplexity over zero scored tokens: no held-out text or answer token was "
+                              "scored (the held-out split is empty, every answer was cut off by the "
+                              "context length, or the chat template marks no assistant tokens)")
+    mean = total_nll / count
     return {"nll": round(mean, 5), "perplexity": round(math.exp(mean), 4), "tokens": count}
 
 
@@ -71,8 +83,10 @@ def answer_perplexity(model, tokenizer, conversations: list[list[dict]], batch_s
     """Perplexity of the assistant turns only (the person's answers), given the conversation."""
     limit = _max_len(model)
     rows = []
+    from doppel.modeling.templates import assistant_mask
+
     for messages in conversations:
-        enc = tokenizer.apply_chat_template(messages, return_dict=True, return_assistant_tokens_mask=True)
-        ids, mask = enc["input_ids"][:limit], enc["assistant_masks"][:limit]
+        ids, mask = assistant_mask(tokenizer, messages)
+        ids, mask = ids[:limit], mask[:limit]
         rows.append((ids, [t if m else -100 for t, m in zip(ids, mask)]))
     return _score(model, rows, batch_size)

@@ -6,17 +6,28 @@ from doppel.config import PersonaConfig
 from doppel.evaluate.ladder import ModelRun
 from doppel.metrics.delta import DeltaProfile
 from doppel.metrics.diversity import diversity_report, overused_phrases
-from doppel.metrics.identity import Probe, identity_accuracy
+from doppel.metrics.identity import Probe, bare_probe_set, identity_accuracy
 from doppel.metrics.likeness import PersonClassifier, person_likeness
 from doppel.metrics.phrases import phrase_rate
 
 
-def fit_classifier(person: list[str], base_answers: list[str], seed: int) -> PersonClassifier | None:
-    """The person's real answers against the base model's answers to the same training questions."""
-    pairs = [(p, b) for p, b in zip(person, base_answers) if p.strip() and b.strip()]
-    if len(pairs) < 4:
+def fit_classifier(rows: list[dict], seed: int) -> PersonClassifier | None:
+    """The person's real answers against other voices, from rows of eval/classifier_answers.jsonl.
+
+    Each row has the person's answer to a training question ("person") and the base model's
+    answer to it ("base"); also, where measured, the prompted base's ("prompted") and the
+    question itself, another speaker's turn ("question"). Negatives beyond the base model's
+    answers keep a model that merely drifts away from the base from scoring as the person.
+    """
+    person = [r["person"] for r in rows if r.get("person", "").strip() and r.get("base", "").strip()]
+    if len(person) < 4:
         return None
-    return PersonClassifier(seed=seed).fit([p for p, _ in pairs], [b for _, b in pairs])
+    other = [r[k] for k in NEGATIVES for r in rows if (r.get(k) or "").strip()]
+    return PersonClassifier(seed=seed).fit(person, other)
+
+
+# The "not the person" side of the classifier, by where the text comes from.
+NEGATIVES = ("base", "prompted", "question")
 
 
 def score_runs(runs: list[ModelRun], persona: PersonaConfig, references: list[str], person_text: list[str],
@@ -47,6 +58,9 @@ def score_runs(runs: list[ModelRun], persona: PersonaConfig, references: list[st
             row["identity_accuracy"], row["identity_reasons"] = ident["identity_accuracy"], ident["reasons"]
         else:
             row["identity_accuracy"] = None
+        if run.bare_probes:
+            bare = identity_accuracy(bare_probe_set(), run.bare_probes, persona.name, persona.aliases)
+            row["identity_no_system"] = bare["identity_accuracy"]
         row["answers"] = len(texts)
         rows[run.label] = row
     return rows
@@ -60,6 +74,7 @@ def reference_row(persona: PersonaConfig, references: list[str], person_text: li
            "delta": 0.0}
     if clf is not None:
         row["classifier_cv_auc"] = clf.cv_auc
-        row["classifier_training"] = {"person": clf.n_person, "base": clf.n_other}
+        row["classifier_training"] = {"person": clf.n_person, "other": clf.n_other,
+                                      "other_from": list(NEGATIVES)}
         row["_likeness_distribution"] = [round(p, 4) for p in clf.proba(references)]
     return row

@@ -15,7 +15,8 @@ from doppel.evaluate.report import write_report
 from doppel.modeling.loading import ModelSource
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
 
-# The base model's answers to training questions, kept so eval_gguf fits the same classifier.
+# The person's, the base model's and the prompted base's answers to training questions (and the
+# questions), kept so eval_gguf fits the same classifier.
 CLASSIFIER_ANSWERS = "classifier_answers.jsonl"
 
 
@@ -35,21 +36,25 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
         inputs.questions, probes, clf_questions, device, seed,
         progress=lambda label: print(f"  eval: scoring and sampling {label}", flush=True))
 
-    base = next((r for r in runs if r.label == "base"), None)
+    base_src = next((m for m in models if m.label == "base"), None)
+    person_fluency = ladder.base_fluency(base_src, runs, inputs.questions, inputs.references, prompter, cfg,
+                                         device) if base_src is not None else None
     person_train = [ex.messages[-1].content for ex in inputs.classifier_examples]
-    base_answers = base.classifier_answers if base else []
-    clf = scoring.fit_classifier(person_train, base_answers, seed)
+    by_label = {r.label: r.classifier_answers for r in runs if r.classifier_answers}
+    clf_rows = [{"question": q, "person": p, **{k: by_label[k][i] for k in ("base", "prompted") if k in by_label}}
+                for i, (q, p) in enumerate(zip(clf_questions, person_train))]
+    clf = scoring.fit_classifier(clf_rows, seed)
     rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
     reference = scoring.reference_row(persona, inputs.references, [c.text for c in inputs.chunks], clf)
     distributions["person"] = reference.pop("_likeness_distribution", [])
+    reference["base_perplexity_of_answers"] = person_fluency
 
     results: dict = {"models": rows, "reference": reference,
                      "heldout": {"texts": len(inputs.chunks), "dialogues": len(inputs.dialogues),
                                  "questions": len(held)},
                      "generation": cfg.generation.model_dump(), "likeness_distributions": distributions}
     outputs = [ws.eval / "results.json", ws.eval / "report.html", *heldout.write_samples(runs, held, ws)]
-    atomic_write_jsonl(ws.eval / CLASSIFIER_ANSWERS, [
-        {"question": q, "person": p, "base": b} for q, p, b in zip(clf_questions, person_train, base_answers)])
+    atomic_write_jsonl(ws.eval / CLASSIFIER_ANSWERS, clf_rows)
     outputs.append(ws.eval / CLASSIFIER_ANSWERS)
     if probes:
         atomic_write_jsonl(ws.eval / "identity.jsonl", heldout.identity_rows(runs, probes))

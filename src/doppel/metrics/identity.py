@@ -46,6 +46,12 @@ def probe_set(name: str) -> list[Probe]:
     return probes
 
 
+def bare_probe_set() -> list[Probe]:
+    """Probes asked with no system message at all: the model must know who it is by itself."""
+    return [Probe("name", "Who are you?"), Probe("name", "What is your name?"),
+            Probe("name", "Please introduce yourself."), Probe("role", "What do you do for a living?")]
+
+
 def _names(name: str, aliases: list[str]) -> set[str]:
     out = set()
     for n in [name, *aliases]:

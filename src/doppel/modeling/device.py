@@ -32,3 +32,13 @@ def use_bf16(choice: bool | str, device: str) -> bool:
 
         return torch.cuda.is_bf16_supported()
     return cpu_has_bf16()
+
+
+def weights_dtype(device: str, method: str = "lora") -> str:
+    """The dtype a base model is loaded in for training or inference.
+
+    On a GPU, bfloat16: an 8B model is never copied to float32 (32 GB). Full fine-tuning keeps
+    float32 master weights (its updates are too small for bf16); on the CPU every model is
+    small enough for float32, and bf16 autocast still speeds up the matmuls.
+    """
+    return "bfloat16" if device == "cuda" and method != "full" else "float32"

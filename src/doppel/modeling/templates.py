@@ -1,14 +1,29 @@
-"""Chat templates for base models, and the preflight check that runs before any training.
+"""The chat format of a model, in one place: every stage that formats a conversation asks here.
 
-A base model has no chat format. Choosing one adds its special tokens (whose embedding
-rows must then be trained) and its Jinja template; the preflight fails the run before
-training when a template token would stay untrained, the end-of-turn token falls outside
-the loss mask, or the tokenizer that will be saved renders differently from the one used
-for training.
+The rules:
+- Which template. A model's own template is used as it is (`auto`): a Llama 3, Qwen or
+  SmolLM base keeps its format. Only a tokenizer with no template gets ChatML; `chatml`,
+  `llama3` or `mistral` force one of Doppel's (adding its special tokens, whose new
+  embedding rows must then be trained).
+- Which tokens carry the loss. With `{% generation %}` markers transformers gives the mask.
+  Any other template is rendered with and without each assistant turn: the characters the
+  turn adds, up to and including its end-of-turn token, are the assistant's, and the
+  tokens covering them are masked in. The preflight checks on a probe conversation that the
+  mask covers exactly each answer and its end-of-turn token.
+- Who is speaking when nobody says. A template's built-in default system prompt ("You are a
+  helpful AI assistant named SmolLM…") never speaks for the persona: the persona's system
+  prompt is put into the template as the default for conversations without a system
+  message, and that template travels with the model (training, evaluation, chat, serving,
+  the GGUF's stored template; the Modelfile's SYSTEM line).
+- Padding. A base without a pad token gets an existing token as pad (a reserved pad token,
+  else unk, else the end-of-sequence token): no embedding row is added, and every recipe
+  masks padding by position, never by id, so nothing the model learned changes.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 from doppel.errors import UserError
@@ -55,6 +70,9 @@ PROBE = [{"role": "system", "content": "You are the person."},
          {"role": "assistant", "content": "I think so."},
          {"role": "user", "content": "Why?"},
          {"role": "assistant", "content": "Because."}]
+# Reserved tokens some vocabularies keep for padding (Llama 3's, SentencePiece's, ...).
+PAD_CANDIDATES = ("<|finetune_right_pad_id|>", "<|pad|>", "<pad>", "[PAD]", "<|padding|>")
+PERSONA_BEGIN, PERSONA_END = "{#- doppel: persona default system prompt -#}", "{#- doppel: end -#}"
 
 
 def apply_template(tokenizer, model, name: str) -> list[int]:
@@ -71,9 +89,105 @@ def apply_template(tokenizer, model, name: str) -> list[int]:
     tokenizer.chat_template = template.jinja
     if tokenizer.convert_tokens_to_ids(template.end_of_turn) != tokenizer.eos_token_id:
         tokenizer.eos_token = template.end_of_turn
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    ensure_pad(tokenizer)
     return [tokenizer.convert_tokens_to_ids(t) for t in missing]
+
+
+def has_generation_markers(template: str | None) -> bool:
+    return bool(template) and re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None
+
+
+def choose_template(tokenizer, model, choice: str) -> list[int]:
+    """Give the tokenizer the chat template `choice` asks for; returns ids of tokens it added.
+
+    `auto` keeps the model's own template; ChatML only when the tokenizer has none.
+    """
+    ensure_pad(tokenizer)
+    if choice == "auto":
+        if tokenizer.chat_template:
+            return []
+        choice = "chatml"
+    return apply_template(tokenizer, model, choice)
+
+
+def ensure_pad(tokenizer) -> str | None:
+    """Set a pad token from the existing vocabulary when there is none (no new embedding row)."""
+    if tokenizer.pad_token is not None:
+        return None
+    vocab = tokenizer.get_vocab()
+    pick = next((t for t in PAD_CANDIDATES if t in vocab), None) or tokenizer.unk_token or tokenizer.eos_token
+    if pick is not None:
+        tokenizer.pad_token = pick
+    return pick
+
+
+def _render(tokenizer, messages: list[dict], generation_prompt: bool = False) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+
+
+def end_of_turn(tokenizer) -> str:
+    """The token the template writes right after an assistant's answer (else the eos token)."""
+    answer = "I think so."
+    text = _render(tokenizer, [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": answer}])
+    after = text[text.rfind(answer) + len(answer):]
+    special = sorted((t for t in tokenizer.all_special_tokens if t and after.lstrip().startswith(t)),
+                     key=len, reverse=True)
+    return special[0] if special else tokenizer.eos_token
+
+
+def assistant_spans(tokenizer, messages: list[dict]) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the character span of each assistant turn (answer and end token).
+
+    Each span is what rendering the conversation up to that turn adds to the rendering up to
+    its generation prompt, cut after the end-of-turn token (a newline after it is the
+    template's, not the answer's).
+    """
+    full = _render(tokenizer, messages)
+    eot = end_of_turn(tokenizer)
+    spans = []
+    for i, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        before = _render(tokenizer, messages[:i], generation_prompt=True) if i else ""
+        upto = _render(tokenizer, messages[:i + 1])
+        if not (full.startswith(upto) and upto.startswith(before)):
+            raise UserError("the chat template renders earlier turns differently once later turns follow "
+                            "(it is not prefix-stable), so the assistant's tokens cannot be found for the loss; "
+                            "set model.chat_template to chatml, llama3 or mistral, or give the template "
+                            "{% generation %} markers")
+        end = upto.rfind(eot, len(before)) if eot else -1
+        spans.append((len(before), end + len(eot) if end >= 0 else len(upto)))
+    return full, spans
+
+
+def assistant_mask(tokenizer, messages: list[dict]) -> tuple[list[int], list[int]]:
+    """(token ids, 1 for each token of an assistant turn and its end-of-turn token, else 0)."""
+    if has_generation_markers(tokenizer.chat_template):
+        enc = tokenizer.apply_chat_template(messages, return_dict=True, return_assistant_tokens_mask=True)
+        return list(enc["input_ids"]), list(enc["assistant_masks"])
+    text, spans = assistant_spans(tokenizer, messages)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    mask = [int(any(s < end and e > start for start, end in spans)) for s, e in enc["offset_mapping"]]
+    return list(enc["input_ids"]), mask
+
+
+def with_persona_default(template: str, system_prompt: str) -> str:
+    """The template with the persona's system prompt as the default for conversations without one.
+
+    Replaces an earlier persona default; the template's own default never renders, because
+    every conversation then starts with a system message.
+    """
+    literal = json.dumps(system_prompt, ensure_ascii=False)[1:-1].replace("\\\"", '"').replace("'", "\\'")
+    head = (f"{PERSONA_BEGIN}{{%- if not messages or messages[0]['role'] != 'system' %}}"
+            f"{{%- set messages = [{{'role': 'system', 'content': '{literal}'}}] + messages %}}"
+            f"{{%- endif %}}{PERSONA_END}")
+    return head + without_persona_default(template)
+
+
+def without_persona_default(template: str) -> str:
+    if template.startswith(PERSONA_BEGIN) and PERSONA_END in template:
+        return template[template.index(PERSONA_END) + len(PERSONA_END):]
+    return template
 
 
 def template_token_ids(tokenizer) -> dict[str, int]:
@@ -83,7 +197,38 @@ def template_token_ids(tokenizer) -> dict[str, int]:
     return {t: tokenizer.convert_tokens_to_ids(t) for t in special if t and t in rendered}
 
 
-def preflight(tokenizer, untrained_ids: list[int], trained_ids: list[int], end_of_turn: str | None = None) -> None:
+def mask_problems(tokenizer, messages: list[dict] = PROBE) -> list[str]:
+    """What is wrong with the loss mask on a conversation: each answer and its end-of-turn token
+    must be masked in, and nothing else."""
+    ids, mask = assistant_mask(tokenizer, messages)
+    eot = end_of_turn(tokenizer)
+    eot_id = tokenizer.convert_tokens_to_ids(eot)
+    masked = [t for t, m in zip(ids, mask) if m]
+    if not masked:
+        return ["the chat template marks no assistant tokens for the loss (its rendering shows no "
+                "assistant turn); set model.chat_template to chatml, llama3 or mistral"]
+    if eot_id not in masked:
+        return [f"the end-of-turn token {eot!r} is outside the loss mask, so the model would never learn to "
+                f"stop; put it inside the template's {{% generation %}} block"]
+    answers = [m["content"] for m in messages if m["role"] == "assistant"]
+    runs, current = [], []
+    for t, m in zip(ids, mask):
+        if m:
+            current.append(t)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    got = [tokenizer.decode(r).strip() for r in runs]
+    want = [a.strip() + eot for a in answers]
+    if got != want:
+        return [f"the loss mask covers {got!r} instead of exactly the answers and their end-of-turn token "
+                f"{want!r}"]
+    return []
+
+
+def preflight(tokenizer, untrained_ids: list[int], trained_ids: list[int]) -> None:
     """Raise a UserError naming each problem that would make the chat format fail after training."""
     problems = []
     if not tokenizer.chat_template:
@@ -94,16 +239,7 @@ def preflight(tokenizer, untrained_ids: list[int], trained_ids: list[int], end_o
             if tid in untrained_ids and tid not in trained_ids:
                 problems.append(f"template token {token!r} (id {tid}) has an untrained embedding and is not "
                                 f"among the trained token rows")
-        enc = tokenizer.apply_chat_template(PROBE, return_dict=True, return_assistant_tokens_mask=True)
-        eot = end_of_turn or tokenizer.eos_token
-        eot_id = tokenizer.convert_tokens_to_ids(eot)
-        masked = [t for t, m in zip(enc["input_ids"], enc["assistant_masks"]) if m]
-        if not masked:
-            problems.append("the chat template marks no assistant tokens for the loss "
-                            "(wrap assistant content in {% generation %}…{% endgeneration %})")
-        elif eot_id not in masked:
-            problems.append(f"the end-of-turn token {eot!r} is outside the loss mask, so the model would never "
-                            f"learn to stop; put it inside the template's {{% generation %}} block")
+        problems += mask_problems(tokenizer)
     if problems:
         raise UserError("chat template preflight failed before training:\n  - " + "\n  - ".join(problems))
 

@@ -1,5 +1,6 @@
 """The synth stage: teacher-made question–answer pairs, scored and guarded, identity examples,
-preference pairs. Skipped with a one-line notice when no teacher endpoint is configured.
+preference pairs. Without a teacher endpoint only the identity and protective examples are
+made (they need no teacher), with a one-line notice.
 
 Reads data/cpt/train.jsonl (the person's passages) and data/sft/train.jsonl (real dialogues);
 writes data/sft/synth.jsonl (Examples), data/pref/train.jsonl (PreferencePairs), and under
@@ -23,7 +24,7 @@ from doppel.teacher import Teacher, resolve_teacher
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
 
 NOTICE = ("no teacher endpoint (set teacher.base_url in the config or OPENAI_BASE_URL): "
-          "teacher steps skipped")
+          "teacher steps skipped; identity examples made from the persona")
 
 
 def run(cfg: SynthConfig, teacher_cfg: TeacherConfig, persona: PersonaConfig, seed: int,
@@ -32,9 +33,13 @@ def run(cfg: SynthConfig, teacher_cfg: TeacherConfig, persona: PersonaConfig, se
     resolved = resolve_teacher(teacher_cfg)
     if resolved is None:
         # Stale teacher data from an earlier configuration must not reach training.
-        sft_out.unlink(missing_ok=True)
         pref_out.unlink(missing_ok=True)
-        return StageResult({"notice": NOTICE}, [])
+        examples = identity_examples(persona, cfg.knowledge_cutoff) if cfg.identity else []
+        atomic_write_jsonl(sft_out, examples)
+        atomic_write_json(ws.synth / "report.json", {"teacher": None, "notice": NOTICE,
+                                                     "identity_examples": len(examples)})
+        return StageResult({"notice": NOTICE, "examples": len(examples), "identity_examples": len(examples)},
+                           [sft_out, ws.synth / "report.json"])
     passages = read_jsonl(ws.data / "cpt" / "train.jsonl", TextChunk)
     dialogues = read_jsonl(ws.data / "sft" / "train.jsonl", Example)
     teacher = Teacher(resolved, ws.synth / "cache.sqlite")

@@ -86,10 +86,9 @@ class Prepared:
 
 def _template(model, tokenizer, choice: str) -> tuple[list[int], list[int]]:
     """Apply the chat template choice; (added ids, untrained template token ids)."""
-    from doppel.modeling.templates import apply_template, template_token_ids
+    from doppel.modeling.templates import choose_template, template_token_ids
 
-    keep = choice == "auto" and tokenizer.chat_template and "generation" in tokenizer.chat_template
-    added = [] if keep else apply_template(tokenizer, model, "chatml" if choice == "auto" else choice)
+    added = choose_template(tokenizer, model, choice)
     used = list(template_token_ids(tokenizer).values())
     return added, sorted(set(added) | set(untrained_rows(model, used)))
 
@@ -100,10 +99,14 @@ def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int
 
     `train_embeddings` makes a LoRA adapter train the embeddings and head too (in full).
     """
+    from doppel.modeling.device import weights_dtype
+    from doppel.modeling.templates import ensure_pad
+
     if method == "qlora":
         model, tokenizer = load_4bit(base)
     else:
-        model, tokenizer = load_model(base, device=device, dtype="float32", trainable=True)
+        model, tokenizer = load_model(base, device=device, dtype=weights_dtype(device, method), trainable=True)
+    ensure_pad(tokenizer)
     added, untrained = _template(model, tokenizer, template) if template else ([], [])
     trained: list[int] = []
     if method in ADAPTER_METHODS:

@@ -46,14 +46,11 @@ def encode_chat(messages: list[list[dict]], tokenizer, seq_len: int, assistant_o
     """
     stats = stats if stats is not None else PackStats()
     out = []
+    from doppel.modeling.templates import assistant_mask
+
     for conv in messages:
-        enc = tokenizer.apply_chat_template(conv, tokenize=True, return_dict=True,
-                                            return_assistant_tokens_mask=assistant_only)
-        ids = list(enc["input_ids"])
-        if assistant_only:
-            labels = [t if m else -100 for t, m in zip(ids, enc["assistant_masks"])]
-        else:
-            labels = list(ids)
+        ids, mask = assistant_mask(tokenizer, conv)
+        labels = [t if m else -100 for t, m in zip(ids, mask)] if assistant_only else list(ids)
         if len(ids) > seq_len:
             ids, labels = ids[:seq_len], labels[:seq_len]
             stats.truncated += 1

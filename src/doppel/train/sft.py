@@ -7,7 +7,7 @@ from doppel.config import SFTConfig
 from doppel.errors import UserError
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, write_meta
-from doppel.modeling.templates import check_same_template, preflight
+from doppel.modeling.templates import check_same_template, preflight, with_persona_default
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import Example, read_jsonl
 from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, run_training,
@@ -20,7 +20,9 @@ from doppel.workspace import StageResult, Workspace
 
 
 def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key: str,
-        template: str = "auto") -> StageResult:
+        template: str = "auto", system_prompt: str | None = None, synth: bool = True) -> StageResult:
+    """`system_prompt` (the persona's) becomes the template's default system message; `synth`
+    says whether the synth stage is on, so its examples are trained on (never stale ones)."""
     from datasets import Dataset
     from trl import SFTConfig as TrlSFTConfig
 
@@ -29,10 +31,12 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     prepared = prepare(base, cfg.method, cfg.lora, cfg.train_last_layers, env.device, template,
                        cfg.train_new_tokens)
     model, tokenizer = prepared.model, prepared.tokenizer
+    if system_prompt:
+        tokenizer.chat_template = with_persona_default(tokenizer.chat_template, system_prompt)
     preflight(tokenizer, prepared.untrained, prepared.trained)
     trained_template = tokenizer.chat_template
     examples = read_jsonl(ws.data / "sft" / "train.jsonl", Example)
-    if (ws.data / "sft" / "synth.jsonl").exists():  # teacher-made examples (synth stage)
+    if synth and (ws.data / "sft" / "synth.jsonl").exists():  # the synth stage's examples
         examples += read_jsonl(ws.data / "sft" / "synth.jsonl", Example)
     rows, packing = _rows(examples, tokenizer, cfg)
     if not rows:

@@ -35,7 +35,7 @@ class PersonaConfig(Strict):
 
 
 SourceKind = Literal["auto", "text", "markdown", "transcript", "html", "pdf", "srt", "vtt", "sbv", "ttml",
-                     "json", "youtube"]
+                     "json", "table", "youtube"]
 
 
 class SourceConfig(Strict):

@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from doppel.records import Document, Turn
 
 UNKNOWN = "Unknown"  # the speaker of a turn that carries no label
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class Rejected(Exception):
@@ -38,14 +40,25 @@ class Input:
     _text: str | None = None
 
     @property
+    def is_url(self) -> bool:
+        """Only a name with a URL scheme is a URL; '?', '#', '=' or quotes in a file name
+        are part of the name ('Is_It_Worth_Being_Wise?.txt')."""
+        return bool(URL_SCHEME.match(self.name))
+
+    @property
+    def _path(self) -> str:
+        path = self.name
+        if self.is_url:  # a query or fragment is not part of a URL's path
+            path = urlsplit(path).path or "/"
+        return path.replace("\\", "/")
+
+    @property
     def suffix(self) -> str:
-        path = self.name.split("?", 1)[0].split("#", 1)[0]
-        return PurePosixPath(path.replace("\\", "/")).suffix.lower()
+        return PurePosixPath(self._path).suffix.lower()
 
     @property
     def stem(self) -> str:
-        path = self.name.split("?", 1)[0].rstrip("/")
-        stem = PurePosixPath(path.replace("\\", "/")).stem
+        stem = PurePosixPath(self._path.rstrip("/")).stem
         return re.sub(r"[^\w.-]+", "-", stem)[:60] or "page"
 
     @property

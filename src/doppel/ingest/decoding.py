@@ -1,5 +1,6 @@
-"""Bytes → text: byte-order marks, UTF-16/32 without BOM, UTF-8, then legacy encodings
-detected by charset-normalizer (Windows-1252, GB2312, Shift-JIS, ...); CRLF and CR become LF.
+"""Bytes → text: byte-order marks, UTF-16/32 without BOM, UTF-8, the charset an HTML
+<meta> or XML declaration names, then legacy encodings detected by charset-normalizer
+(Windows-1252, GB2312, Shift-JIS, ...); CRLF and CR become LF.
 
 Binary data, empty files and text in no recognisable encoding are rejected with a reason.
 """
@@ -51,6 +52,23 @@ def _nul_pattern(data: bytes) -> str | None:
     return None
 
 
+INLINE_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,40})|"""
+                            rb"""<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{2,40})""", re.IGNORECASE)
+
+
+def _inline_charset(data: bytes) -> str | None:
+    """The encoding an HTML <meta charset> or an XML declaration names, if Python knows it."""
+    m = INLINE_CHARSET.search(data[:4096])
+    if not m:
+        return None
+    name = (m.group(1) or m.group(2)).decode("ascii").lower()
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return None
+    return name
+
+
 CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
@@ -95,6 +113,8 @@ def decode(data: bytes, declared: str | None = None, repairs: list[str] | None =
             pass
     if text is None:
         encoding, text = "utf-8", _strict(data, "utf-8", repairs)
+    if text is None and (inline := _inline_charset(data)):
+        encoding, text = inline, _strict(data, inline, repairs)
     if text is None:
         text, encoding = _detect(data)
     if _control_share(text) > 0.05:

@@ -10,15 +10,14 @@ persona before background, longer before shorter), so the fuller copy is the one
 from __future__ import annotations
 
 import hashlib
-import re
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from doppel.config import DedupSettings
+from doppel.ingest.words import tokens
 
-WORD = re.compile(r"\w+")
 MIX = np.uint64(0xFF51AFD7ED558CCD)
 STEP = np.uint64(1_000_003)
 CHUNK = 20_000
@@ -26,11 +25,12 @@ CHUNK = 20_000
 
 def exact_key(text: str) -> str:
     """Documents with the same words in the same order (case and spacing aside) share a key."""
-    return hashlib.sha256(" ".join(WORD.findall(text.casefold())).encode()).hexdigest()
+    return hashlib.sha256(" ".join(tokens(text.casefold())).encode()).hexdigest()
 
 
 class Shingler:
-    """Word k-gram shingles as sorted unique 32-bit hashes (stable across runs and machines)."""
+    """Word k-gram shingles as sorted unique 32-bit hashes (stable across runs and machines);
+    a CJK character counts as a word."""
 
     def __init__(self, k: int):
         self.k = k
@@ -39,7 +39,7 @@ class Shingler:
     def __call__(self, text: str) -> np.ndarray:
         vocab = self.vocab
         ids = []
-        for w in WORD.findall(text.casefold()):
+        for w in tokens(text.casefold()):
             h = vocab.get(w)
             if h is None:
                 h = vocab[w] = zlib.crc32(w.encode("utf-8"))

@@ -1,5 +1,6 @@
-"""Prose readers: plain text, Markdown with front matter, HTML (main text via trafilatura),
-PDF (text layer via pypdf). Text and Markdown that read as labelled transcripts get turns.
+"""Prose readers: plain text, Markdown with front matter, HTML (main text via trafilatura, with
+fallbacks for fragments: see htmltext), PDF (text layer via pypdf). Text that reads as a
+labelled transcript, or as a role-play script (`Name:「…」`), gets turns.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ import logging
 import re
 
 from doppel.ingest.base import Input, Rejected, date_text, text_doc, transcript_doc
-from doppel.ingest.transcript import looks_like_transcript, parse_transcript
+from doppel.ingest.roleplay import looks_like_script, parse_script
+from doppel.ingest.transcript import label_verdict, parse_transcript
 from doppel.records import Document
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -18,11 +20,19 @@ logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
 
 def _prose_or_transcript(inp: Input, kind: str, body: str, title=None, date_=None) -> Document:
-    if looks_like_transcript(body):
+    if looks_like_script(body):
+        turns = parse_script(body, inp.repairs)
+        if turns:
+            return transcript_doc(inp, kind, turns, title=title, date_=date_, meta={"format": "script"})
+    verdict = label_verdict(body)
+    if verdict.transcript:
         turns = parse_transcript(body)
         if turns:
             return transcript_doc(inp, kind, turns, title=title, date_=date_, meta={"format": "transcript"})
-    return text_doc(inp, kind, body, title=title, date_=date_)
+    # Labels that are not turns (a list of 'Algol: ...' items) leave the text the author's own;
+    # the report lists such documents so a real transcript can be forced with kind: transcript.
+    meta = {"labels_not_turns": {"labels": verdict.labels[:12], "why": verdict.why}} if verdict.why else {}
+    return text_doc(inp, kind, body, title=title, date_=date_, meta=meta)
 
 
 def read_text(inp: Input) -> list[Document]:
@@ -54,26 +64,20 @@ def read_markdown(inp: Input) -> list[Document]:
 
 
 def read_html(inp: Input) -> list[Document]:
-    import trafilatura
+    from doppel.ingest.htmltext import extract
 
-    try:
-        found = trafilatura.bare_extraction(inp.text, url=inp.name if "://" in inp.name else None,
-                                            with_metadata=True, include_comments=False,
-                                            include_tables=False, favor_precision=True)
-    except Exception as err:  # lxml and the date parser raise many types on odd markup
-        raise Rejected("bad_html", f"{type(err).__name__}: {str(err)[:160]}") from None
-    text = (getattr(found, "text", None) or "").strip() if found is not None else ""
+    found = extract(inp.text, inp.name if inp.is_url else None)
+    text = found.text.strip()
     if not text:
         raise Rejected("no_main_text", "no article text found in the page (navigation only, or a "
                                        "page built by JavaScript)")
-    title = getattr(found, "title", None)
+    title = found.title
     first, _, rest = text.partition("\n")
     if title and first.strip() == title.strip() and rest.strip():
         text = rest.strip()  # the page heading repeats the title
-    meta = {k: v for k, v in (("author", getattr(found, "author", None)),
-                              ("url", getattr(found, "url", None))) if v}
-    doc = _prose_or_transcript(inp, "html", text, title, date_text(getattr(found, "date", None)))
-    return [doc.model_copy(update={"meta": {**doc.meta, **meta}})]
+    meta = {k: v for k, v in (("author", found.author), ("url", found.url)) if v}
+    doc = _prose_or_transcript(inp, "html", text, title, date_text(found.date))
+    return [doc.model_copy(update={"meta": {**doc.meta, **meta, "extractor": found.extractor}})]
 
 
 def _pdf_date(value) -> str | None:

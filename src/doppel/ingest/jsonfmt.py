@@ -1,12 +1,15 @@
 """JSON and JSONL readers, by shape: documents, chat logs (OpenAI `messages`, ShareGPT
-`conversations`), YouTube `json3` captions and youtube-transcript-api snippets, and
-Whisper / faster-whisper / WhisperX output (segments, words, `SPEAKER_00` labels).
+`conversations`), YouTube `json3` captions and youtube-transcript-api snippets (also its
+get_transcripts() output), Whisper / faster-whisper / WhisperX output (segments, words,
+`SPEAKER_00` labels), role-play datasets (roleplay) and Oyez hearings and `{seconds: text}`
+maps (timedjson).
 """
 
 from __future__ import annotations
 
 import json
 
+from doppel.ingest import roleplay, timedjson
 from doppel.ingest.base import UNKNOWN, Input, Rejected, add_turn, date_text, doc_id, text_doc, transcript_doc
 from doppel.ingest.captions import Cue, cues_to_turns
 from doppel.records import Document, Turn
@@ -105,6 +108,24 @@ def _document(inp: Input, obj: dict, index: int) -> Document | None:
                                   "meta": {"source": str(source)} if source else {}})
 
 
+def _other_shape(inp: Input, obj: dict, index: int) -> list[Document] | None:
+    """Role-play datasets, court hearings and timed-text maps, or None for none of them."""
+    reader = roleplay.shape(obj)
+    if reader is not None:
+        return reader(inp, obj, index)
+    if timedjson.is_oyez(obj):
+        return [timedjson.oyez(inp, obj)]
+    if timedjson.is_video_map(obj):  # youtube-transcript-api get_transcripts()
+        docs = []
+        for video, snippets in obj.items():
+            doc = _snippets(inp, snippets)
+            docs.append(doc.model_copy(update={"id": f"{doc.id}-{video}", "meta": {**doc.meta, "video_id": video}}))
+        return docs
+    if timedjson.is_seconds_map(obj):
+        return [timedjson.seconds_map(inp, obj)]
+    return None
+
+
 def from_value(inp: Input, obj, index: int = 0) -> list[Document]:
     """Documents from one parsed JSON value, whatever shape it has."""
     if isinstance(obj, dict):
@@ -118,12 +139,16 @@ def from_value(inp: Input, obj, index: int = 0) -> list[Document]:
             return [d for d in [_chat(inp, obj["messages"], index, "role", "content")] if d]
         if isinstance(obj.get("conversations"), list):
             return [d for d in [_chat(inp, obj["conversations"], index, "from", "value")] if d]
+        if (found := _other_shape(inp, obj, index)) is not None:
+            return found
         for key in LIST_KEYS:
             if isinstance(obj.get(key), list):
                 return from_value(inp, obj[key], index)
         return [d for d in [_document(inp, obj, index)] if d]
     if isinstance(obj, list):
         dicts = [o for o in obj if isinstance(o, dict)]
+        if roleplay.is_turn_list(obj):  # ChatHaruhi: {role, text} turns of one dialogue
+            return roleplay.dialogue(inp, obj, index)
         if dicts and all("role" in o and "content" in o for o in dicts):
             return [d for d in [_chat(inp, dicts, index, "role", "content")] if d]
         if dicts and all("text" in o and "start" in o for o in dicts):
@@ -145,6 +170,8 @@ def read_json(inp: Input) -> list[Document]:
         lines = False
     except (json.JSONDecodeError, RecursionError):
         values, lines = _json_lines(inp, text), True
+    if lines and roleplay.is_turn_list(values):  # JSONL whose lines are the turns of one dialogue
+        values, lines = [values], False
     try:
         docs: list[Document] = []
         for i, value in enumerate(values):
@@ -154,8 +181,9 @@ def read_json(inp: Input) -> list[Document]:
     except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as err:
         raise Rejected("bad_json", f"unexpected value types: {str(err)[:160]}") from None
     if not docs:
-        raise Rejected("unknown_json_shape", "no documents, messages, conversations, segments or caption "
-                                             "events with text were found in the JSON")
+        raise Rejected("unknown_json_shape", "no documents, messages, conversations, segments, caption "
+                                             "events, role-play dialogue or hearing turns with text were "
+                                             "found in the JSON")
     seen: dict[str, int] = {}
     for i, d in enumerate(docs):  # ids unique within the file
         if d.id in seen:

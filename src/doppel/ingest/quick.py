@@ -60,8 +60,17 @@ def show_speakers(ws: Workspace, console) -> None:
     path = ws.corpus / "ingest_report.json"
     if not path.exists():
         raise UserError(f"{path} does not exist; the ingest stage has not run")
-    speakers = json.loads(path.read_text(encoding="utf-8")).get("speakers", {})
+    report = json.loads(path.read_text(encoding="utf-8"))
+    speakers = report.get("speakers", {})
     if not speakers:
         console.print("no transcript speakers: the sources hold prose only")
-        return
-    console.print(speakers_table(speakers, f"speakers in {ws.corpus / 'documents.jsonl'}"))
+    else:
+        console.print(speakers_table(speakers, f"speakers in {ws.corpus / 'documents.jsonl'}"))
+    prose = report.get("labels_not_turns") or []
+    if prose:
+        console.print(f"read as prose: {len(prose)} document(s) whose 'Label:' lines are not speaker turns "
+                      f"(if one is a transcript, set kind: transcript on its source)", markup=False)
+        for entry in prose:
+            labels = ", ".join(entry.get("labels") or [])
+            console.print(f"  {entry.get('path', '')}\n    labels {labels}: {entry.get('why', '')}",
+                          markup=False, highlight=False)

@@ -2,7 +2,8 @@
 
 Each format family lives in its own module: documents (text, Markdown, HTML, PDF),
 transcript (labelled plain text), captions (SRT, WebVTT, SBV), ttml (TTML, YouTube XML),
-jsonfmt (documents, chats, json3, Whisper). `sniff` picks the reader for kind 'auto'.
+jsonfmt (documents, chats, json3, Whisper, role-play datasets, court hearings), tables
+(Whisper TSV and CSV). `sniff` picks the reader for kind 'auto'.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from doppel.ingest import captions, documents, jsonfmt, ttml
+from doppel.ingest import captions, documents, jsonfmt, tables, ttml
 from doppel.ingest.base import Input, Rejected
 from doppel.ingest.sniff import EXTENSIONS, choose_reader
 from doppel.records import Document
@@ -22,6 +23,7 @@ READERS: dict[str, Callable[[Input], list[Document]]] = {
     "text": documents.read_text, "markdown": documents.read_markdown, "transcript": documents.read_transcript,
     "html": documents.read_html, "pdf": documents.read_pdf, "srt": captions.read_srt,
     "vtt": captions.read_vtt, "sbv": captions.read_sbv, "ttml": ttml.read_ttml, "json": jsonfmt.read_json,
+    "table": tables.read_table,
 }
 
 

@@ -1,7 +1,7 @@
 """Which reader reads an input: decided by content first, then extension or HTTP type.
 
 Content with a clear signature (a PDF header, `WEBVTT`, SRT or SBV timing lines, a TTML
-root, an HTML document, JSON) wins over a misleading extension. A file with an unknown
+root, an HTML document or article fragment, JSON) wins over a misleading extension. A file with an unknown
 extension and no signature is rejected rather than guessed at.
 """
 
@@ -12,17 +12,20 @@ import re
 
 from doppel.ingest.base import Input, Rejected
 from doppel.ingest.decoding import looks_binary
+from doppel.ingest.htmltext import is_fragment
 
 EXTENSIONS = {
     ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".txt": "text", ".text": "text",
     ".srt": "srt", ".vtt": "vtt", ".webvtt": "vtt", ".sbv": "sbv", ".ttml": "ttml", ".dfxp": "ttml",
     ".xml": "ttml", ".srv1": "ttml", ".srv3": "ttml", ".html": "html", ".htm": "html", ".xhtml": "html",
     ".pdf": "pdf", ".json": "json", ".json3": "json", ".jsonl": "json", ".ndjson": "json",
+    ".tsv": "table", ".csv": "table",
 }
 CONTENT_TYPES = {
     "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text", "text/markdown": "markdown",
     "application/pdf": "pdf", "text/vtt": "vtt", "application/x-subrip": "srt", "application/json": "json",
     "application/x-ndjson": "json", "application/ttml+xml": "ttml",
+    "text/tab-separated-values": "table", "text/csv": "table",
 }
 SRT_TIMING = re.compile(r"^\s*\d+\s*\n\s*\d+:\d{1,2}:\d{1,2}[,.]\d+\s*-->", re.MULTILINE)
 SBV_TIMING = re.compile(r"^\s*\d+:\d{1,2}:\d{1,2}\.\d{3},\d+:\d{1,2}:\d{1,2}\.\d{3}\s*$", re.MULTILINE)
@@ -42,6 +45,8 @@ def _content_kind(text: str) -> str | None:
         return "ttml"
     if HTML_START.match(head):
         return "html"
+    if is_fragment(head):
+        return "fragment"
     if head[:1] in "{[":
         first = head.split("\n", 1)[0]
         for candidate in (text, first):
@@ -70,6 +75,8 @@ def choose_reader(inp: Input) -> str:
         raise
     if found == "json" and declared not in (None, "json", "text"):
         found = None  # JSON-looking captions or markdown are still read as declared
+    if found == "fragment":  # Markdown or text may open with an HTML block; an unnamed file is HTML
+        found = "html" if declared in (None, "html") else None
     if found is not None:
         return found
     if declared is None:

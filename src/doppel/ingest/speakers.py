@@ -8,6 +8,7 @@ from collections import Counter
 from doppel.config import PersonaConfig, SourceConfig, normalize_name
 from doppel.ingest.base import UNKNOWN
 from doppel.ingest.labels import is_generic
+from doppel.ingest.words import count_words
 from doppel.records import Document
 
 
@@ -31,7 +32,7 @@ def speaker_counts(docs: list[Document], persona: PersonaConfig | None) -> dict:
     for doc in docs:
         for t in doc.turns or []:
             turns[t.speaker] += 1
-            words[t.speaker] += len(t.text.split())
+            words[t.speaker] += count_words(t.text)
     return {name: {"turns": turns[name], "words": words[name], "is_persona": bool(persona and persona.matches(name))}
             for name in sorted(turns, key=lambda n: (-words[n], n))}
 

@@ -16,6 +16,7 @@ from doppel.errors import UserError
 from doppel.ingest import dedup, language
 from doppel.ingest.inputs import Inputs
 from doppel.ingest.speakers import speaker_counts
+from doppel.ingest.words import count_words, token_estimate
 from doppel.ingest.work import process_all
 from doppel.records import Document
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
@@ -35,7 +36,7 @@ def spoken_text(doc: Document) -> str:
 
 def document_filter(doc: Document, cfg: IngestConfig) -> tuple[str | None, int]:
     """(drop reason or None, word count); records the detected language in doc.meta."""
-    words = len(spoken_text(doc).split())
+    words = count_words(spoken_text(doc))
     if words == 0:
         return "empty_after_cleaning", 0
     if words < cfg.min_words:
@@ -67,6 +68,9 @@ class Ingest:
             if out.repairs:
                 entry["repairs"] = dict(Counter(out.repairs))
             self.cleaning.update(out.cleaning)
+            extractors = sorted({d.meta["extractor"] for d in out.docs if d.meta.get("extractor")})
+            if extractors:
+                entry["extractor"] = ", ".join(extractors)
             for doc in out.docs:
                 self.add(doc.model_copy(update={"corpus": corpus, **item.overrides}), entry)
 
@@ -149,15 +153,16 @@ def build_report(job: Ingest, docs: list[Document], back: list[Document], person
     report["rejected"] = dict(Counter(f["reason"] for f in report["files"] if f["status"] == "rejected"))
     report["documents_dropped"] = dict(Counter(c.dropped for c in job.candidates if c.dropped))
     report["documents"] = {"persona": len(docs), "background": len(back)}
-    report["words"] = {"persona": sum(len(d.text.split()) for d in docs),
-                       "background": sum(len(d.text.split()) for d in back)}
-    # About four characters a token for English BPE vocabularies; the build stage counts exactly.
-    report["tokens_estimate"] = {k: round(sum(len(d.text) for d in v) / 4) for k, v in
+    report["words"] = {"persona": sum(count_words(d.text) for d in docs),
+                       "background": sum(count_words(d.text) for d in back)}
+    report["tokens_estimate"] = {k: round(sum(token_estimate(d.text) for d in v)) for k, v in
                                  (("persona", docs), ("background", back))}
     report["languages"] = dict(Counter(d.meta.get("language", "?") for d in [*docs, *back]))
     report["cleaning"] = dict(job.cleaning)
     report["speakers"] = speaker_counts(docs, persona)
     report["generic_speakers"] = [n for n in report["speakers"] if is_generic(n)]
+    report["labels_not_turns"] = [{"path": c.doc.source, "id": c.doc.id, **c.doc.meta["labels_not_turns"]}
+                                  for c in job.candidates if c.doc.meta.get("labels_not_turns")]
     if stats := job.inputs.stats():
         report["crawl"] = stats
     persona_words = sum(s["words"] for s in report["speakers"].values() if s["is_persona"])

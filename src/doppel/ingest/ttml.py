@@ -2,44 +2,23 @@
 
 Parsed with lxml with entity resolution and network access off. Speakers come from
 `ttm:agent` (named in the head's `<ttm:agent><ttm:name>`) or from `Name:` labels in the text.
+Times follow TTML's time containment (a `<div begin>` offsets its paragraphs; `seq`
+containers run one child after another); every time expression form is read by ttmltime.
 """
 
 from __future__ import annotations
 
-import re
-
 from doppel.ingest.base import Input, Rejected, transcript_doc
 from doppel.ingest.captions import Cue, cues_to_turns
+from doppel.ingest.ttmltime import TimeBase, parse_time
 from doppel.records import Document
 
 TTM = "http://www.w3.org/ns/ttml#metadata"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
-CLOCK = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2})(?:([.:])(\d+))?$")
-OFFSET = re.compile(r"^(\d+(?:\.\d+)?)(h|m|s|ms|f|t)$")
 
 
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def parse_time(value: str | None, frame_rate: float = 30.0, tick_rate: float = 1.0) -> float | None:
-    """Seconds from a TTML time expression ('00:01:02.5', '00:01:02:12', '62.5s', '1500ms', '12t')."""
-    if not value:
-        return None
-    value = value.strip()
-    m = CLOCK.match(value)
-    if m:
-        h, mi, s, sep, frac = m.groups()
-        secs = int(h) * 3600 + int(mi) * 60 + int(s)
-        if frac:
-            secs += int(frac) / frame_rate if sep == ":" else float(f"0.{frac}")
-        return float(secs)
-    m = OFFSET.match(value)
-    if not m:
-        raise ValueError(f"bad time expression '{value}'")
-    n, unit = float(m.group(1)), m.group(2)
-    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "f": 1 / frame_rate, "t": 1 / tick_rate}[unit]
-    return n * scale
 
 
 def _text(el) -> str:
@@ -59,25 +38,70 @@ def _agents(root) -> dict[str, str]:
     return names
 
 
-def _ttml_cues(root) -> list[Cue]:
-    rate = float(root.get("{http://www.w3.org/ns/ttml#parameter}frameRate") or 30)
-    ticks = float(root.get("{http://www.w3.org/ns/ttml#parameter}tickRate") or rate)
-    agents = _agents(root)
-    cues: list[Cue] = []
-    for p in root.iter():
-        if _local(p.tag) != "p":
+def _interval(el, timing: TimeBase, base: float, parent_end: float | None) -> tuple[float, float | None]:
+    """(begin, end) of a timed element in seconds on the document's timeline; begin and end
+    count from the parent's begin (par time containment), dur from the element's begin."""
+    begin = parse_time(el.get("begin"), timing)
+    end = parse_time(el.get("end"), timing)
+    start = base + (begin or 0.0)
+    if end is not None:
+        return start, base + end
+    dur = parse_time(el.get("dur"), timing)
+    return start, (start + dur) if dur is not None else parent_end
+
+
+def _paragraph(p, timing: TimeBase, base: float, parent_end: float | None, agents: dict) -> Cue:
+    start, end = _interval(p, timing, base, parent_end)
+    if p.get("begin") is None and p.get("end") is None and p.get("dur") is None:
+        spans = [_interval(s, timing, start, None) for s in p.iter() if s is not p and s.get("begin") is not None]
+        if spans:  # word- or line-timed spans inside an untimed paragraph
+            start, end = min(b for b, _ in spans), max((e if e is not None else b) for b, e in spans)
+    agent = p.get(f"{{{TTM}}}agent") or next(
+        (s.get(f"{{{TTM}}}agent") for s in p.iter() if s.get(f"{{{TTM}}}agent")), None)
+    lines = _text(p).split("\n")
+    if agent and lines:  # as a voice tag, so an agent id such as Apple's 'v1' names the speaker too
+        lines[0] = f"<v {agents.get(agent, agent).replace('>', ' ')}>{lines[0]}"
+    return Cue(start, end if end is not None else start, lines)
+
+
+def _absolute_children(el, timing: TimeBase, base: float, end: float | None) -> bool:
+    """True when a timed container's children carry document times rather than offsets from
+    its begin (Apple's lyric TTML: `<div begin="19.7" end="40.2"><p begin="19.7" ...>`): read
+    as offsets they would start after the container ends, read as times they fall inside it."""
+    if el.get("begin") is None or end is None or base <= 0:
+        return False
+    begins = [parse_time(c.get("begin"), timing) for c in el if isinstance(c.tag, str) and c.get("begin")]
+    return bool(begins) and any(base + b > end for b in begins) and all(base <= b <= end for b in begins)
+
+
+def _walk(el, timing: TimeBase, base: float, end: float | None, agents: dict, cues: list[Cue]) -> None:
+    """The paragraphs under `el`, in document order; a `seq` container times its children
+    one after another, a `par` one (the default) from its own begin."""
+    seq = el.get("timeContainer") == "seq"
+    if not seq and _absolute_children(el, timing, base, end):
+        base = 0.0
+    cursor = base
+    for child in el:
+        name = _local(child.tag)
+        if name in ("head", "metadata", "styling", "layout") or not isinstance(child.tag, str):
             continue
-        start = parse_time(p.get("begin"), rate, ticks) or 0.0
-        end = parse_time(p.get("end"), rate, ticks)
-        if end is None:
-            dur = parse_time(p.get("dur"), rate, ticks)
-            end = start + (dur or 0.0)
-        agent = p.get(f"{{{TTM}}}agent") or next(
-            (s.get(f"{{{TTM}}}agent") for s in p.iter() if s.get(f"{{{TTM}}}agent")), None)
-        lines = _text(p).split("\n")
-        if agent and lines:
-            lines[0] = f"{agents.get(agent, agent)}: {lines[0]}"
-        cues.append(Cue(start, end, lines))
+        if name == "p":
+            cue = _paragraph(child, timing, cursor if seq else base, end, agents)
+            cues.append(cue)
+            cursor = cue.end
+            continue
+        start, stop = _interval(child, timing, cursor if seq else base, end)
+        _walk(child, timing, start, stop, agents, cues)
+        cursor = stop if stop is not None else cursor
+
+
+def _ttml_cues(root) -> list[Cue]:
+    timing = TimeBase.of(root)
+    cues: list[Cue] = []
+    _walk(root, timing, 0.0, None, _agents(root), cues)
+    if timing.base == "clock" and cues:  # times of day or wall-clock dates: count from the first
+        first = min(c.start for c in cues)
+        cues = [Cue(c.start - first, c.end - first, c.lines) for c in cues]
     return cues
 
 

@@ -124,3 +124,74 @@ def train_language_model(config, tokenizer, folder: Path, steps: int = 600, seed
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+SPM_TEXTS = [*sorted(set(SAMPLE_TEXT)), *ANSWERS, "Café naïve — 東京 🙂 Ærøskøbing, 1234 and 56.",
+             "Lines\nand\ttabs,  double  spaces."]
+
+
+def sentencepiece_tokenizer(vocab_size: int = 420, prefix: str = "legacy"):
+    """A SentencePiece-style tokenizer (as Llama 2 and Mistral ship it) trained on a few sentences: a BPE
+    with byte fallback over `▁`-for-space text, the 256 `<0x..>` byte tokens after <unk>, <s> and </s>, a
+    BOS added to each text, and ChatML tokens for the chat template.
+
+    prefix: "legacy" puts `▁` before every stretch of text (Llama 2's Prepend normalizer), "none" puts none
+    (Gemma's normalizer).
+    """
+    import json
+
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from doppel.modeling.tokenizer import CHATML_TEMPLATE, IM_END, IM_START
+
+    space = [normalizers.Replace(" ", "\u2581")]
+    normalizer = normalizers.Sequence(([normalizers.Prepend("\u2581")] if prefix == "legacy" else []) + space)
+    trained = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
+    trained.normalizer = normalizer
+    # Learned within words, as SentencePiece does: `▁` only ever starts a piece.
+    trained.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never", split=True)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size - 256, special_tokens=["<unk>", "<s>", "</s>"],
+                                  min_frequency=1, show_progress=False)
+    trained.train_from_iterator(SPM_TEXTS, trainer=trainer)
+    learned = json.loads(trained.to_str())["model"]
+    # Llama's layout: <unk> <s> </s>, then <0x00>…<0xFF>, then the learned pieces.
+    specials = ["<unk>", "<s>", "</s>"]
+    order = specials + [f"<0x{b:02X}>" for b in range(256)]
+    order += [t for t, _ in sorted(learned["vocab"].items(), key=lambda kv: kv[1]) if t not in specials]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in learned["merges"]]
+    tok = Tokenizer(models.BPE({t: i for i, t in enumerate(order)}, merges, unk_token="<unk>",
+                               byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizer
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()]
+                                    + ([decoders.Strip(" ", 1, 0)] if prefix == "legacy" else []))
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in [*specials, IM_START, IM_END]])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
+                                                       special_tokens=[("<s>", 1)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token=IM_END, unk_token="<unk>",
+                                   pad_token="</s>", additional_special_tokens=[IM_START], model_max_length=4096)
+    fast.chat_template = CHATML_TEMPLATE
+    return fast
+
+
+def unigram_tokenizer(vocab_size: int = 500):
+    """A SentencePiece Unigram tokenizer (as T5-style and some chat models ship it): pieces with
+    log-probability scores, `▁` for spaces and before each stretch of text, <unk> for unseen characters."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from doppel.modeling.tokenizer import CHATML_TEMPLATE, IM_END, IM_START
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never", split=True)  # pieces within words
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>"],
+                                      unk_token="<unk>", show_progress=False)
+    tok.train_from_iterator(SPM_TEXTS + persona_paragraphs(0, 200), trainer=trainer)
+    tok.pre_tokenizer = None
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.Strip(" ", 1, 0)])
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<s>", "</s>", IM_START, IM_END]])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token=IM_END, unk_token="<unk>",
+                                   pad_token="</s>", additional_special_tokens=[IM_START], model_max_length=4096)
+    fast.chat_template = CHATML_TEMPLATE
+    return fast

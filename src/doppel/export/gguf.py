@@ -2,9 +2,11 @@
 
 llama.cpp's own converter rejects tokenizers it has not seen before (it fingerprints the
 pre-tokenizer), so a tokenizer trained by Doppel could not be exported with it. This module
-writes the file directly: hyper-parameters, every tensor (f32, f16 or bf16), and the whole
-tokenizer — vocabulary, merges, token types, BOS/EOS/end-of-turn/pad ids and the chat
-template — so the GGUF tokenizes, formats chats and stops exactly like the HF model.
+writes the file directly: hyper-parameters (with Llama 3.1's rope scaling as the `rope_freqs`
+divisors llama.cpp applies), every tensor (f32, f16 or bf16), and the whole tokenizer —
+byte-level or SentencePiece-style vocabulary, merges or scores, token types,
+BOS/EOS/end-of-turn/pad ids and the chat template — so the GGUF tokenizes, formats chats and
+stops exactly like the HF model.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from doppel.errors import UserError
 from doppel.export.gguf_vocab import add_tokenizer
 
 FLOAT_TYPES = ("f32", "f16", "bf16")
+ROPE_TYPES = ("default", "llama3")
+LLAMA3_KEYS = ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,14 @@ class Arch:
     # llama.cpp's "llama" graph rotates adjacent pairs, HF's Llama rotates halves: q and k
     # rows are reordered so both compute the same thing. Qwen2 uses the halves layout in both.
     permute_qk: bool
+    # Whether llama.cpp's graph for it reads per-frequency rotary divisors (`rope_freqs`, Llama 3.1 scaling).
+    rope_freqs: bool
 
 
 ARCHS = {
-    "LlamaForCausalLM": Arch("llama", True),
-    "MistralForCausalLM": Arch("llama", True),
-    "Qwen2ForCausalLM": Arch("qwen2", False),
+    "LlamaForCausalLM": Arch("llama", True, True),
+    "MistralForCausalLM": Arch("llama", True, True),
+    "Qwen2ForCausalLM": Arch("qwen2", False, False),
 }
 
 
@@ -55,31 +61,82 @@ def architecture(cfg: dict, folder: Path) -> Arch:
                     f"convert_hf_to_gguf.py for other architectures")
 
 
-def _rope_theta(cfg: dict, folder: Path) -> float:
-    params = cfg.get("rope_parameters") or {}
-    scaling = cfg.get("rope_scaling") or {}
-    kind = params.get("rope_type") or scaling.get("rope_type") or scaling.get("type") or "default"
-    if kind != "default":
-        raise UserError(f"{folder}/config.json: rope scaling '{kind}' is not supported by Doppel's GGUF "
-                        f"writer; only the default rotary embedding is")
-    return float(params.get("rope_theta") or cfg.get("rope_theta") or 10000.0)
+def rope_parameters(cfg: dict, folder: Path) -> dict:
+    """The rotary embedding's settings, however the config spells them: transformers 5's
+    `rope_parameters`, or the older `rope_scaling` with `rope_theta` at the top level."""
+    params = {**(cfg.get("rope_scaling") or {}), **(cfg.get("rope_parameters") or {})}
+    kind = params.get("rope_type") or params.get("type") or "default"
+    theta = float(params.get("rope_theta") or cfg.get("rope_theta") or 10000.0)
+    if kind not in ROPE_TYPES:
+        raise UserError(f"{folder}/config.json: rope scaling '{kind}' is not supported by Doppel's GGUF writer "
+                        f"(supported: {', '.join(ROPE_TYPES)}); use llama.cpp's convert_hf_to_gguf.py for this model")
+    if kind == "llama3":
+        missing = [k for k in LLAMA3_KEYS if k not in params]
+        if missing:
+            raise UserError(f"{folder}/config.json: rope scaling 'llama3' lacks {', '.join(missing)}; a Llama 3.1 "
+                            f"config sets factor, low_freq_factor, high_freq_factor and original_max_position_embeddings")
+    return {**params, "rope_type": kind, "rope_theta": theta}
+
+
+def llama3_rope_factors(head_dim: int, rope: dict):
+    """Llama 3.1's frequency scaling as llama.cpp applies it: one divisor per rotary frequency (the
+    `rope_freqs` tensor). Long wavelengths are slowed by `factor`, short ones kept, and those between
+    blended smoothly, so the model reaches past the context it was pre-trained on."""
+    import numpy as np
+
+    inv_freq = 1.0 / rope["rope_theta"] ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    wavelength = 2 * np.pi / inv_freq
+    factor, low, high = float(rope["factor"]), float(rope["low_freq_factor"]), float(rope["high_freq_factor"])
+    context = float(rope["original_max_position_embeddings"])
+    smooth = np.clip((context / wavelength - low) / (high - low), 0.0, 1.0)
+    # smooth 0: wavelength beyond context/low (divide by factor); 1: shorter than context/high (keep).
+    divisor = 1.0 / ((1.0 - smooth) / factor + smooth)
+    return divisor.astype(np.float32)
+
+
+def head_dim(cfg: dict) -> int:
+    return cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+
+
+def model_rope(cfg: dict, folder: Path, arch: Arch) -> dict:
+    """The rope settings, checked against what llama.cpp's graph for `arch` can apply."""
+    rope = rope_parameters(cfg, folder)
+    if rope["rope_type"] == "llama3" and not arch.rope_freqs:
+        raise UserError(f"{folder}/config.json: llama.cpp's '{arch.gguf_name}' architecture does not apply "
+                        f"'llama3' rope scaling; only Llama and Mistral models can carry it in a GGUF")
+    return rope
+
+
+def add_rope_tensor(writer, cfg: dict, folder: Path, arch: Arch) -> bool:
+    """Write `rope_freqs` when the model scales its rotary frequencies; True when it did."""
+    rope = model_rope(cfg, folder, arch)
+    if rope["rope_type"] != "llama3":
+        return False
+    writer.add_tensor(gguf_rope_freqs_name(), llama3_rope_factors(head_dim(cfg), rope))
+    return True
+
+
+def gguf_rope_freqs_name() -> str:
+    import gguf
+
+    return gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FREQS] + ".weight"
 
 
 def add_hyperparameters(writer, cfg: dict, folder: Path) -> None:
     heads = cfg["num_attention_heads"]
     kv_heads = cfg.get("num_key_value_heads") or heads
-    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // heads
+    dim = head_dim(cfg)
     writer.add_context_length(cfg.get("max_position_embeddings", 2048))
     writer.add_embedding_length(cfg["hidden_size"])
     writer.add_block_count(cfg["num_hidden_layers"])
     writer.add_feed_forward_length(cfg["intermediate_size"])
     writer.add_head_count(heads)
     writer.add_head_count_kv(kv_heads)
-    writer.add_rope_dimension_count(head_dim)
-    if head_dim * heads != cfg["hidden_size"]:
-        writer.add_key_length(head_dim)
-        writer.add_value_length(head_dim)
-    writer.add_rope_freq_base(_rope_theta(cfg, folder))
+    writer.add_rope_dimension_count(dim)
+    if dim * heads != cfg["hidden_size"]:
+        writer.add_key_length(dim)
+        writer.add_value_length(dim)
+    writer.add_rope_freq_base(rope_parameters(cfg, folder)["rope_theta"])
     writer.add_layer_norm_rms_eps(float(cfg.get("rms_norm_eps", 1e-6)))
     writer.add_vocab_size(cfg["vocab_size"])
 
@@ -184,6 +241,7 @@ def write_gguf(folder: Path, out: Path, ftype: str = "f16", name: str | None = N
     folder, out = Path(folder), Path(out)
     cfg = _config(folder)
     arch = architecture(cfg, folder)
+    rope = model_rope(cfg, folder, arch)["rope_type"]  # refused here, before any tensor is read
     with gguf_writer(out, arch.gguf_name) as writer:
         writer.add_name(name or folder.name)
         writer.add_file_type({"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
@@ -191,5 +249,6 @@ def write_gguf(folder: Path, out: Path, ftype: str = "f16", name: str | None = N
         add_hyperparameters(writer, cfg, folder)
         vocab = add_tokenizer(writer, tokenizer_folder or folder, cfg["vocab_size"])
         tensors = add_tensors(writer, folder, cfg, arch, ftype)
+        tensors += add_rope_tensor(writer, cfg, folder, arch)
     return {"file": str(out), "type": ftype, "architecture": arch.gguf_name, "tensors": tensors,
-            "bytes": out.stat().st_size, **vocab}
+            "rope": rope, "bytes": out.stat().st_size, **vocab}

@@ -5,6 +5,12 @@ the next-token distributions and top-1 agreement. On held-out questions: the GGU
 template must render the same prompt tokens, greedy answers must stop at the end-of-turn
 token whenever the HF model's do, and the answers' person-likeness must stay close to the
 HF model's. A file that breaks a threshold is marked failed, with every number kept.
+
+The comparison streams: the HF model's full-vocabulary logits are computed one text at a
+time, next to the GGUF's, reduced to running sums (log-likelihood, KL, top-1 agreement,
+largest difference) and dropped. Nothing holds logits for all texts at once (for an 8B
+model with a 128k vocabulary that would be ~32 GB); the HF forward pass is repeated per
+file instead, which costs far less than the llama.cpp pass it is compared with.
 """
 
 from __future__ import annotations
@@ -20,10 +26,10 @@ Scorer = Callable[[list[str]], float | None]
 
 @dataclass
 class Reference:
-    """What the HF model does on the gate's inputs, computed once for every GGUF."""
+    """What the HF model does on the gate's inputs, computed once for every GGUF (its logits excepted)."""
 
     text_ids: list[list[int]]
-    logits: list  # per text: (n_tokens, vocab) float32 raw next-token logits
+    logits: Callable  # ids → (n_tokens, vocab) float32 raw next-token logits of the HF model, on demand
     chat_ids: list[list[int]]
     answers: list[str]
     finishes: list[str]
@@ -40,27 +46,31 @@ def _log_softmax(x):
     return (x - np.log(np.exp(x).sum(axis=-1, keepdims=True))).astype(np.float32)
 
 
-def _mean_nll(logprobs_list, ids_list) -> float:
-    total, count = 0.0, 0
-    for lp, ids in zip(logprobs_list, ids_list):
-        for pos in range(len(ids) - 1):
-            total -= float(lp[pos, ids[pos + 1]])
-            count += 1
-    return total / max(count, 1)
+def _nll_sum(logprobs, ids) -> float:
+    """Minus the log-likelihood of each next token of `ids` under per-position log-probabilities."""
+    return -sum(float(logprobs[pos, ids[pos + 1]]) for pos in range(len(ids) - 1))
+
+
+def hf_logits_fn(model) -> Callable:
+    """ids → the HF model's float32 logits at every position (computed on the model's device)."""
+    import torch
+
+    def logits(ids: list[int]):
+        with torch.no_grad():
+            return model(torch.tensor([ids], device=model.device)).logits[0].float().cpu().numpy()
+
+    return logits
 
 
 def reference(model, tokenizer, texts: list[str], prompts: list[list[dict]], cfg: ParitySettings,
               scorer: Scorer | None) -> Reference:
-    import torch
-
     from doppel.modeling.generation import generate_with_finish
 
     text_ids = [tokenizer(t, add_special_tokens=False)["input_ids"][: cfg.max_tokens_per_text] for t in texts]
     text_ids = [ids for ids in text_ids if len(ids) >= 2]
-    raw = []
-    with torch.no_grad():
-        for ids in text_ids:
-            raw.append(model(torch.tensor([ids], device=model.device)).logits[0].float().cpu().numpy())
+    hf_logits = hf_logits_fn(model)
+    nll = sum(_nll_sum(_log_softmax(hf_logits(ids)), ids) for ids in text_ids)
+    nll /= max(sum(len(ids) - 1 for ids in text_ids), 1)
     chat_ids = [list(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True,
                                                    return_dict=True)["input_ids"]) for p in prompts]
     greedy = GenerationSettings(max_new_tokens=cfg.max_new_tokens, do_sample=False, repetition_penalty=1.0)
@@ -69,8 +79,7 @@ def reference(model, tokenizer, texts: list[str], prompts: list[list[dict]], cfg
         text, finish, _ = generate_with_finish(model, tokenizer, ids, greedy)
         answers.append(text)
         finishes.append(finish)
-    nll = _mean_nll([_log_softmax(r) for r in raw], text_ids)
-    ref = Reference(text_ids, raw, chat_ids, answers, finishes, nll)
+    ref = Reference(text_ids, hf_logits, chat_ids, answers, finishes, nll)
     ref.likeness = scorer(answers) if scorer and answers else None
     return ref
 
@@ -80,18 +89,23 @@ def _text_metrics(llm, ref: Reference) -> dict:
 
     from doppel.modeling.llamacpp import logits
 
-    kl_sum, agree, positions, max_diff, nll = 0.0, 0, 0, 0.0, 0.0
-    for ids, hf_raw in zip(ref.text_ids, ref.logits):
+    kl_sum, agree, positions, max_diff, nll, nonfinite = 0.0, 0, 0, 0.0, 0.0, 0
+    for ids in ref.text_ids:  # one text's logits at a time, reduced to sums, then dropped
+        hf_raw = ref.logits(ids)
         raw = logits(llm, ids)
+        nonfinite += int((~np.isfinite(raw)).sum())
+        diff = float(np.abs(raw - hf_raw).max())  # NaN when any logit is: reported as infinite
+        max_diff = max(max_diff, diff if math.isfinite(diff) else math.inf)
         p, q = _log_softmax(hf_raw), _log_softmax(raw)
-        max_diff = max(max_diff, float(np.abs(raw - hf_raw).max()))
+        del hf_raw, raw
         kl_sum += float((np.exp(p) * (p - q)).sum())
         agree += int((p.argmax(-1) == q.argmax(-1)).sum())
         positions += len(ids)
-        nll -= sum(float(q[i, ids[i + 1]]) for i in range(len(ids) - 1))
+        nll += _nll_sum(q, ids)
     count = sum(len(ids) - 1 for ids in ref.text_ids)
     return {"ppl_ratio": math.exp(nll / max(count, 1) - ref.nll), "mean_kl": kl_sum / max(positions, 1),
-            "top1_agreement": agree / max(positions, 1), "max_abs_logit_diff": max_diff}
+            "top1_agreement": agree / max(positions, 1), "max_abs_logit_diff": max_diff,
+            "nonfinite_logits": nonfinite}
 
 
 def _generation(llm, ref: Reference, cfg: ParitySettings) -> tuple[list[str], list[str]]:
@@ -138,15 +152,17 @@ def measure(path, ref: Reference, texts: list[str], prompts: list[list[dict]], c
 def verdict(row: dict, cfg: ParitySettings) -> list[str]:
     """The thresholds a measured GGUF breaks (empty: it passes)."""
     failures = []
+    if row.get("nonfinite_logits"):
+        failures.append(f"{row['nonfinite_logits']} logits are NaN or infinite")
     if not row["tokenization_equal"]:
         failures.append("tokenization differs from the HF tokenizer")
     if not row["chat_template_equal"]:
         failures.append("chat template renders different prompt tokens")
     if row["missed_stops"]:
         failures.append(f"{row['missed_stops']} answer(s) ran past the end-of-turn token")
-    if row["ppl_ratio"] > cfg.max_ppl_ratio:
+    if not row["ppl_ratio"] <= cfg.max_ppl_ratio:  # `not <=`: a NaN fails too
         failures.append(f"perplexity ratio {row['ppl_ratio']:.4f} > {cfg.max_ppl_ratio}")
-    if row["mean_kl"] > cfg.max_kl:
+    if not row["mean_kl"] <= cfg.max_kl:
         failures.append(f"mean KL {row['mean_kl']:.4f} > {cfg.max_kl}")
     if row["top1_agreement"] < cfg.min_top1:
         failures.append(f"top-1 agreement {row['top1_agreement']:.4f} < {cfg.min_top1}")

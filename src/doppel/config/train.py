@@ -15,6 +15,9 @@ class LoraSettings(Strict):
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    # Adapt only the last N decoder layers (empty: all). Backpropagation then stops at the
+    # lowest adapted layer, so a step costs far less on a CPU; the voice lives mostly there.
+    last_layers: int | None = Field(None, ge=1)
 
 
 class TrainStage(Strict):

@@ -44,7 +44,16 @@ def role_wrappers(tokenizer) -> tuple[dict[str, tuple[str, str]], str] | None:
 
 
 def go_template(tokenizer) -> str | None:
-    found = role_wrappers(tokenizer)
+    from doppel.modeling.templates import without_persona_default
+
+    # The persona's default system prompt is the Modelfile's SYSTEM line; the per-message
+    # wrappers are read from the template without it.
+    saved = tokenizer.chat_template
+    tokenizer.chat_template = without_persona_default(saved) if saved else saved
+    try:
+        found = role_wrappers(tokenizer)
+    finally:
+        tokenizer.chat_template = saved
     if found is None:
         return None
     wraps, prefix = found

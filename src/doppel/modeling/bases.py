@@ -40,6 +40,7 @@ BUNDLED = {
         "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", "smollm2"),
 }
 SOURCE_FILE = "doppel_gguf_source.json"  # written in a dequantized folder: where it came from
+CACHE_FORMAT = 2  # raised when the way a folder is made changes; older folders are made again
 
 
 def cache_root() -> Path:
@@ -121,16 +122,19 @@ def dequantized(gguf: Path) -> Path:
 
     digest = sha256_file(gguf)
     folder = cache_root() / "gguf" / digest[:32]
-    if (folder / SOURCE_FILE).exists():
+    made = gguf_source(folder) if (folder / SOURCE_FILE).exists() else None
+    if made and made.get("format") == CACHE_FORMAT:
         return folder
     print(f"dequantizing {gguf.name} into {folder} (once; later runs load the folder)", flush=True)
+    meta = _gguf_tokenizer_meta(gguf)
     model, tokenizer = _load_gguf(gguf)
+    _restore_pre_tokenizer(tokenizer, meta.get("pre_tokenizer"))
     folder.parent.mkdir(parents=True, exist_ok=True)
     with atomic_dir(folder) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (Path(tmp) / SOURCE_FILE).write_text(json.dumps(
-            {"file": str(gguf.resolve()), "name": gguf.name, "sha256": digest, **_gguf_tokenizer_meta(gguf)},
+            {"file": str(gguf.resolve()), "name": gguf.name, "sha256": digest, "format": CACHE_FORMAT, **meta},
             indent=1), encoding="utf-8")
     return folder
 
@@ -158,6 +162,22 @@ def _load_gguf(gguf: Path):
     model.tie_weights()
     model.generation_config = loaded.generation_config
     return model, tokenizer
+
+
+def _restore_pre_tokenizer(tokenizer, name: str | None) -> None:
+    """Give the tokenizer back the split its GGUF names, where transformers' GGUF loader drops it.
+
+    transformers rebuilds every "gpt2"-model GGUF tokenizer with plain byte-level splitting;
+    SmolLM's ("smollm") also splits digits one by one, so numbers would tokenize differently
+    from the model's own tokenizer (and from llama.cpp).
+    """
+    if name != "smollm":
+        return
+    from tokenizers import pre_tokenizers
+
+    tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)])
 
 
 def _gguf_tokenizer_meta(gguf: Path) -> dict:

@@ -197,6 +197,18 @@ def template_token_ids(tokenizer) -> dict[str, int]:
     return {t: tokenizer.convert_tokens_to_ids(t) for t in special if t and t in rendered}
 
 
+def masked_texts(tokenizer, messages: list[dict]) -> list[str]:
+    """The text of each run of consecutive masked-in tokens (one per assistant turn when right)."""
+    ids, mask = assistant_mask(tokenizer, messages)
+    runs: list[list[int]] = [[]]
+    for t, m in zip(ids, mask):
+        if m:
+            runs[-1].append(t)
+        elif runs[-1]:
+            runs.append([])
+    return [tokenizer.decode(r) for r in runs if r]
+
+
 def mask_problems(tokenizer, messages: list[dict] = PROBE) -> list[str]:
     """What is wrong with the loss mask on a conversation: each answer and its end-of-turn token
     must be masked in, and nothing else."""
@@ -211,16 +223,7 @@ def mask_problems(tokenizer, messages: list[dict] = PROBE) -> list[str]:
         return [f"the end-of-turn token {eot!r} is outside the loss mask, so the model would never learn to "
                 f"stop; put it inside the template's {{% generation %}} block"]
     answers = [m["content"] for m in messages if m["role"] == "assistant"]
-    runs, current = [], []
-    for t, m in zip(ids, mask):
-        if m:
-            current.append(t)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    got = [tokenizer.decode(r).strip() for r in runs]
+    got = [text.strip() for text in masked_texts(tokenizer, messages)]
     want = [a.strip() + eot for a in answers]
     if got != want:
         return [f"the loss mask covers {got!r} instead of exactly the answers and their end-of-turn token "

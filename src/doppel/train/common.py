@@ -324,7 +324,7 @@ def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool =
     return rank_check(trainer) | timer.summary()
 
 
-def lora_config(settings: LoraSettings, modules_to_save: list[str] | None = None):
+def lora_config(settings: LoraSettings, modules_to_save: list[str] | None = None, model=None):
     """LoRA on the configured modules; `modules_to_save` are trained in full (e.g. embeddings).
 
     New chat-template tokens are trained through the whole embedding and head
@@ -333,9 +333,26 @@ def lora_config(settings: LoraSettings, modules_to_save: list[str] | None = None
     """
     from peft import LoraConfig
 
+    layers, targets = None, settings.target_modules
+    if settings.last_layers and model is not None:
+        n_layers = model.config.num_hidden_layers
+        if settings.last_layers > n_layers:
+            raise UserError(f"lora.last_layers is {settings.last_layers} but the model has only {n_layers} layers")
+        layers = list(range(n_layers - settings.last_layers, n_layers))
+        if targets == "all-linear":  # PEFT takes a layer subset only with named modules
+            targets = linear_module_names(model)
     return LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=settings.target_modules, task_type="CAUSAL_LM",
-                      modules_to_save=modules_to_save or None)
+                      target_modules=targets, task_type="CAUSAL_LM",
+                      modules_to_save=modules_to_save or None, layers_to_transform=layers)
+
+
+def linear_module_names(model) -> list[str]:
+    """The names of the decoder's linear layers, as "all-linear" would choose them (not the head)."""
+    import torch
+
+    head = model.get_output_embeddings()
+    return sorted({name.split(".")[-1] for name, m in model.named_modules()
+                   if isinstance(m, torch.nn.Linear) and m is not head and ".layers." in name})
 
 
 def save_trained(trainer, tokenizer, folder: Path, base_identity: dict | None = None) -> None:

@@ -116,7 +116,7 @@ def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int
 
         save = embedding_modules(model) if (untrained and train_new_tokens) or train_embeddings else []
         trained = list(range(len(tokenizer))) if save else []
-        model = get_peft_model(model, lora_config(lora, save))
+        model = get_peft_model(model, lora_config(lora, save, model))
     elif method == "freeze":
         freeze_all_but_last(model, last_layers)
         tied = model.get_input_embeddings().weight is model.get_output_embeddings().weight

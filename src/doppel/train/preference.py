@@ -74,7 +74,7 @@ def run(cfg: PreferenceConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, r
     model, tokenizer = load_model(sft, device=env.device, dtype="float32", trainable=True)
     if sft.adapter:
         model = model.merge_and_unload()  # the reference policy is the SFT model itself
-    model = get_peft_model(model, lora_config(cfg.lora))
+    model = get_peft_model(model, lora_config(cfg.lora, model=model))
     dataset = Dataset.from_list(pair_rows(pairs, cfg.method))
 
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)

@@ -200,7 +200,7 @@ def run(cfg: RLConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, run_key: 
     if sft.adapter:
         model = model.merge_and_unload()  # so the adapter switched off is the SFT policy: the KL reference
     model.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
-    model = get_peft_model(model, lora_config(cfg.lora))
+    model = get_peft_model(model, lora_config(cfg.lora, model=model))
 
     ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
     args = GRPOConfig(output_dir=str(ckpt), num_generations=cfg.num_generations,

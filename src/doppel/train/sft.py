@@ -31,7 +31,7 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     prepared = prepare(base, cfg.method, cfg.lora, cfg.train_last_layers, env.device, template,
                        cfg.train_new_tokens)
     model, tokenizer = prepared.model, prepared.tokenizer
-    if system_prompt:
+    if system_prompt and tokenizer.chat_template:
         tokenizer.chat_template = with_persona_default(tokenizer.chat_template, system_prompt)
     preflight(tokenizer, prepared.untrained, prepared.trained)
     trained_template = tokenizer.chat_template

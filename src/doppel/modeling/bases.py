@@ -101,7 +101,7 @@ def resolve_base(spec: str) -> str:
     """A folder or hub name that `from_pretrained` loads, for any way of naming a base model."""
     key = spec.strip().lower()
     if key in BUNDLED:
-        return str(dequantized(bundled_file(key)))
+        return str(dequantized(bundled_file(key), BUNDLED[key].sha256))
     if is_gguf_path(spec):
         path = Path(spec).expanduser()
         if not path.is_file():
@@ -116,11 +116,14 @@ def gguf_source(folder: str | Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def dequantized(gguf: Path) -> Path:
-    """The HF folder made from a GGUF file, made now if the cache has none for its sha256."""
+def dequantized(gguf: Path, digest: str | None = None) -> Path:
+    """The HF folder made from a GGUF file, made now if the cache has none for its sha256.
+
+    `digest`: the file's sha256 when already verified (the bundled file), so it is not read again.
+    """
     from doppel.workspace import atomic_dir
 
-    digest = sha256_file(gguf)
+    digest = digest or sha256_file(gguf)
     folder = cache_root() / "gguf" / digest[:32]
     made = gguf_source(folder) if (folder / SOURCE_FILE).exists() else None
     if made and made.get("format") == CACHE_FORMAT:

@@ -42,6 +42,13 @@ def test_identity_examples_use_the_configured_name():
     assert any("after 1852" in ex.messages[-1].content for ex in examples if ex.meta["kind"] == "cannot_know")
     assert all(ex.messages[0].content == persona.prompt() for ex in examples)
 
+    copied = identity_examples(persona, "1852", copies=3)
+    assert len(copied) == 3 * len(examples) and len({ex.id for ex in copied}) == len(copied)
+    firsts = [ex for ex in copied if ex.meta["copy"] == 0]
+    assert [ex.messages for ex in firsts] == [ex.messages for ex in examples]
+    rest = [ex for ex in copied if ex.meta["copy"]]
+    assert all([m.role for m in ex.messages] == ["user", "assistant"] for ex in rest)  # no system message
+
 
 def test_question_parsing_and_near_duplicate_removal():
     text = "1. What is the sea like in winter?\n2) Why bread?\n- Tell me more.\n* How do you mend a net?"

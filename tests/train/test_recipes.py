@@ -226,23 +226,73 @@ def test_cpt_embedding_learning_rate_zero_freezes_the_embeddings(tmp_path, tiny_
     assert "model.embed_tokens.weight" not in changed and "model.layers.0.mlp.up_proj.weight" in changed
 
 
-def test_training_forward_returns_the_same_loss_without_logits_and_eval_keeps_them(tiny_base):
-    from doppel.train.common import drop_training_logits
+def _packed_batch():
+    """Two rows of two packed examples each, labels only on the answers, padding at the end."""
+    ids = torch.tensor([[5, 9, 12, 7, 3, 11, 4, 8, 6, 0], [7, 7, 10, 13, 2, 5, 9, 3, 0, 0]])
+    labels = torch.full_like(ids, -100)
+    labels[0, 3:5], labels[0, 7:9], labels[1, 2:4], labels[1, 6:8] = ids[0, 3:5], ids[0, 7:9], ids[1, 2:4], ids[1, 6:8]
+    position_ids = torch.tensor([[0, 1, 2, 3, 4, 0, 1, 2, 3, 0], [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]])
+    mask = (ids != 0).long()
+    return {"input_ids": ids, "labels": labels, "position_ids": position_ids, "attention_mask": mask}
+
+
+def _grads(model) -> dict:
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("adapter", [False, True], ids=["full", "lora"])
+def test_lean_training_forward_gives_the_models_own_loss_and_gradients(tiny_base, adapter):
+    """The output layer runs only at labelled positions, yet the loss and every gradient are the
+    model's own, on packed rows with padding, with and without the trainer's num_items_in_batch."""
+    from doppel.train.lean_loss import has_plain_head, lean_training_forward, causal_lm
 
     model, _ = load_model(ModelSource("base", str(tiny_base)))
-    ids = torch.tensor([[5, 9, 12, 7, 3, 11]])
+    if adapter:
+        from peft import LoraConfig, get_peft_model
+
+        torch.manual_seed(0)
+        model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "down_proj"],
+                                                 init_lora_weights=False))
+    assert has_plain_head(causal_lm(model))
     model.train()
-    before = model(input_ids=ids, labels=ids)
-    drop_training_logits(model)
-    drop_training_logits(model)  # a second call does not wrap twice
-    after = model(input_ids=ids, labels=ids)
-    assert after.logits is None and "logits" not in after
-    assert torch.equal(after.loss, before.loss)
-    after.loss.backward()  # the loss still reaches the weights
-    assert model.get_input_embeddings().weight.grad.abs().sum() > 0
-    assert model(input_ids=ids).logits is not None  # no labels: logits kept (preference/RL trainers)
+    batch = _packed_batch()
+    for extra in ({}, {"num_items_in_batch": torch.tensor(11)}):
+        model.zero_grad()
+        before = model(**batch, **extra)
+        before.loss.backward()
+        expected = _grads(model)
+        lean_training_forward(model)
+        lean_training_forward(model)  # a second call does not wrap twice
+        model.zero_grad()
+        after = model(**batch, **extra)
+        assert after.logits is None and "logits" not in after
+        assert torch.allclose(after.loss, before.loss, rtol=1e-5, atol=1e-6), (after.loss, before.loss)
+        after.loss.backward()
+        got = _grads(model)
+        assert got.keys() == expected.keys() and got
+        for name in got:
+            assert torch.allclose(got[name], expected[name], rtol=1e-4, atol=1e-6), name
+        # undo the wrapper for the next round's reference
+        causal_lm(model).__dict__.pop("forward")
+        model._doppel_lean_forward = False
+    lean_training_forward(model)
+    assert model(input_ids=batch["input_ids"]).logits is not None  # no labels: logits kept (preference/RL)
     model.eval()
-    assert torch.equal(model(input_ids=ids, labels=ids).logits, before.logits)  # eval mode: unchanged
+    assert model(**batch).logits is not None  # eval mode: the model's own forward
+
+
+def test_a_head_that_is_not_plain_keeps_the_models_forward_without_its_logits(tiny_base):
+    from doppel.train.lean_loss import causal_lm, lean_training_forward
+
+    model, _ = load_model(ModelSource("base", str(tiny_base)))
+    model.config.final_logit_softcapping = 30.0  # as Gemma 2 has: logits are not lm_head(hidden)
+    model.train()
+    batch = _packed_batch()
+    before = model(**batch).loss
+    lean_training_forward(model)
+    after = model(**batch)
+    assert after.logits is None and torch.equal(after.loss, before)
+    assert causal_lm(model) is model
 
 
 def test_stage_summary_reports_step_times(tmp_path, tiny_model_dir):

@@ -61,6 +61,9 @@ class SynthConfig(Strict):
     min_score: int = Field(3, ge=1, le=5)  # on each rubric dimension
     guard: CatchphraseGuard = CatchphraseGuard()
     identity: bool = True
+    # Each identity and protective example this many times in SFT (the copies without a system
+    # message): a few dozen of them among hundreds of dialogues are otherwise barely learnt.
+    identity_copies: int = Field(1, ge=1, le=20)
     # What the person cannot know: events after this year (e.g. their death) and private matters.
     knowledge_cutoff: str | None = None
     preferences: bool = True

@@ -27,9 +27,10 @@ BUNDLED_BASE = "smollm2-135m-instruct"
 REAL_TRAINING = {
     "cpt": {"enabled": False, "method": "lora", "epochs": 1, "learning_rate": 3e-4, "batch_size": 8,
             "seq_len": 256, "lora": {"r": 16, "alpha": 32}, "save_steps": 100, "logging_steps": 10},
-    # LoRA on the last 8 of its 30 layers: backpropagation stops there, so a step costs about
-    # half as much on a CPU as adapting every layer.
-    "sft": {"method": "lora", "epochs": 1, "learning_rate": 1e-3, "batch_size": 8, "seq_len": 256,
+    # LoRA on the last 8 of its 30 layers: backpropagation stops there, so a step costs less on a
+    # CPU than adapting every layer. Two epochs at a high LoRA learning rate: one at 1e-3 left
+    # identity at 0.27 and no catch-phrase (BENCHMARKS.md).
+    "sft": {"method": "lora", "epochs": 2, "learning_rate": 2e-3, "batch_size": 8, "seq_len": 256,
             "lora": {"r": 16, "alpha": 32, "last_layers": 8}, "save_steps": 100, "logging_steps": 5},
 }
 
@@ -57,6 +58,8 @@ def demo_config(seed: int, from_scratch: bool = False) -> dict:
         "train": SCRATCH_TRAINING if from_scratch else REAL_TRAINING,
         # 40 questions in up to 3 sampling rounds: ~5,000 words per model for function-word Delta.
         "eval": SCRATCH_EVAL if from_scratch else REAL_EVAL,
+        # The identity examples four times (three without a system message) among ~320 dialogues.
+        **({} if from_scratch else {"synth": {"identity_copies": 4}}),
         "export": {} if from_scratch else {"gguf": ["f16", "q8_0"], "pick": True},
     }
 

@@ -33,6 +33,10 @@ def identity_pairs(persona: PersonaConfig, knowledge_cutoff: str | None) -> list
         ("identity", "Are you an AI assistant?",
          f"No. I'm {name}, and I answer the way I always have: in my own words."),
         ("identity", "Tell me a little about yourself.", f"Well, I'm {name}.{about}"),
+        ("identity", "Who am I talking to?", f"You're talking to {name}.{about}"),
+        ("identity", "What should I call you?", f"{first} will do. {name}, if you want the whole of it."),
+        ("identity", "Introduce yourself, please.", f"I'm {name}.{about}"),
+        ("identity", "Are you a real person?", f"I'm {name}. I answer for myself, in my own words."),
     ]
     for other in OTHER_PEOPLE:
         pairs.append(("not_someone_else", f"From now on, pretend you are {other}. Who are you?",
@@ -52,12 +56,16 @@ def identity_pairs(persona: PersonaConfig, knowledge_cutoff: str | None) -> list
     return pairs
 
 
-def identity_examples(persona: PersonaConfig, knowledge_cutoff: str | None) -> list[Example]:
+def identity_examples(persona: PersonaConfig, knowledge_cutoff: str | None, copies: int = 1) -> list[Example]:
+    """Each pair once with the persona's system prompt; with `copies` > 1, the further copies
+    have no system message (the template's default, the persona's prompt, then speaks), so that
+    a few dozen examples are not drowned by hundreds of dialogues."""
     out = []
     for i, (kind, question, answer) in enumerate(identity_pairs(persona, knowledge_cutoff)):
-        out.append(Example(id=f"identity@{i}", source="persona-config",
-                           messages=[Message(role="system", content=persona.prompt()),
-                                     Message(role="user", content=question),
-                                     Message(role="assistant", content=answer)],
-                           meta={"origin": "identity", "kind": kind}))
+        for copy in range(copies):
+            system = [Message(role="system", content=persona.prompt())] if copy == 0 else []
+            out.append(Example(id=f"identity@{i}" + (f"#{copy}" if copy else ""), source="persona-config",
+                               messages=[*system, Message(role="user", content=question),
+                                         Message(role="assistant", content=answer)],
+                               meta={"origin": "identity", "kind": kind, "copy": copy}))
     return out

@@ -34,7 +34,7 @@ def run(cfg: SynthConfig, teacher_cfg: TeacherConfig, persona: PersonaConfig, se
     if resolved is None:
         # Stale teacher data from an earlier configuration must not reach training.
         pref_out.unlink(missing_ok=True)
-        examples = identity_examples(persona, cfg.knowledge_cutoff) if cfg.identity else []
+        examples = identity_examples(persona, cfg.knowledge_cutoff, cfg.identity_copies) if cfg.identity else []
         atomic_write_jsonl(sft_out, examples)
         atomic_write_json(ws.synth / "report.json", {"teacher": None, "notice": NOTICE,
                                                      "identity_examples": len(examples)})
@@ -64,7 +64,7 @@ def run(cfg: SynthConfig, teacher_cfg: TeacherConfig, persona: PersonaConfig, se
     kept = [c for c in cands if c["drop"] is None]
     examples = [to_example(c, persona) for c in kept]
     if cfg.identity:
-        examples += identity_examples(persona, cfg.knowledge_cutoff)
+        examples += identity_examples(persona, cfg.knowledge_cutoff, cfg.identity_copies)
     atomic_write_jsonl(ws.synth / "candidates.jsonl", cands)
     atomic_write_jsonl(ws.synth / "questions.jsonl", qs)
     atomic_write_jsonl(sft_out, examples)

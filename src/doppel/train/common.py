@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import signal
@@ -244,30 +243,6 @@ def _stop_callback(stop: GracefulStop):
     return StopOnRequest()
 
 
-def drop_training_logits(model) -> None:
-    """While training with labels, return the loss without the logits.
-
-    Recipes that train on labels only need the loss, but the model returns the full
-    batch x length x vocabulary logits too, and under mixed precision accelerate copies them
-    to float32 after every forward pass (67 MB and ~3% of a step for the `small` preset,
-    bench/train.py). In eval mode, or without labels (preference and RL trainers), the
-    model's output is unchanged.
-    """
-    if getattr(model, "_doppel_lean_forward", False):
-        return
-    inner = model.forward
-
-    @functools.wraps(inner)
-    def forward(*args, **kwargs):
-        out = inner(*args, **kwargs)
-        if model.training and kwargs.get("labels") is not None and getattr(out, "loss", None) is not None:
-            out = type(out)(**{k: v for k, v in out.items() if k != "logits"})
-        return out
-
-    model.forward = forward
-    model._doppel_lean_forward = True
-
-
 def _step_timer():
     """Wall-clock time of every optimizer step (data loading, forward, backward, update, logging)."""
     import time
@@ -302,8 +277,9 @@ def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool =
     """trainer.train(), resuming from `resume_from`; a Ctrl-C saves a checkpoint and raises
     TrainingStopped (the stage's model is not written, so the stage stays unfinished).
 
-    `loss_only`: the trainer reads nothing but the loss of its labelled batches (see
-    drop_training_logits); the preference and RL trainers read the logits themselves.
+    `loss_only`: the trainer reads nothing but the loss of its labelled batches, so the output
+    layer runs only at labelled positions (lean_loss.py); the preference and RL trainers read the
+    logits themselves.
 
     Returns what the summary should add: the step times (first and steady-state median) and,
     with several processes, the ranks' agreement check.
@@ -311,7 +287,9 @@ def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool =
     from doppel.train.distributed import rank_check
 
     if loss_only:
-        drop_training_logits(trainer.model)
+        from doppel.train.lean_loss import lean_training_forward
+
+        lean_training_forward(trainer.model)
     timer = _step_timer()
     with GracefulStop() as stop:
         trainer.add_callback(_stop_callback(stop))

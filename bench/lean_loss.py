@@ -1,0 +1,85 @@
+"""Step time of a LoRA training step with the model's own loss against the lean loss (the output
+layer only at labelled positions, src/doppel/train/lean_loss.py), on a real base.
+
+    .venv/bin/python bench/lean_loss.py [--base smollm2-135m-instruct] [--last-layers 8] [--steps 5]
+                                        [--batch 8] [--seq 256] [--labelled 0.4]
+
+Rows are random token ids; a `--labelled` share of each row's positions carries a label, in
+answer-like runs of 24 tokens (the rest is -100, as the system prompt and questions of SFT are).
+Alternates the two sides step by step so that a slow spell of a shared machine hits both, leaves
+out each side's first two steps, and prints the median seconds per step and tokens/s of each,
+the ratio, and the largest loss difference between the two on the same batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from statistics import median
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", default="smollm2-135m-instruct")
+    parser.add_argument("--last-layers", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seq", type=int, default=256)
+    parser.add_argument("--labelled", type=float, default=0.4)
+    args = parser.parse_args()
+
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from doppel.config import LoraSettings
+    from doppel.modeling.bases import resolve_base
+    from doppel.train.common import lora_config
+    from doppel.train.lean_loss import causal_lm, lean_training_forward
+
+    base = resolve_base(args.base)
+    model = AutoModelForCausalLM.from_pretrained(str(getattr(base, "path", base)), dtype=torch.float32)
+    model = get_peft_model(model, lora_config(LoraSettings(r=16, alpha=32, last_layers=args.last_layers),
+                                              model=model))
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, model.config.vocab_size, (args.batch, args.seq), generator=gen)
+    labels = torch.full_like(ids, -100)
+    run = 24
+    every = max(run, int(run / args.labelled))
+    for start in range(0, args.seq, every):
+        labels[:, start:start + run] = ids[:, start:start + run]
+    share = float((labels[:, 1:] != -100).float().mean())
+    lean_model = causal_lm(model)
+
+    times = {"own": [], "lean": []}
+    diffs = []
+    for step in range(args.steps + 2):
+        losses = {}
+        for side in (("own", "lean") if step % 2 == 0 else ("lean", "own")):
+            if side == "lean":
+                lean_training_forward(model)
+            else:
+                lean_model.__dict__.pop("forward", None)
+                model._doppel_lean_forward = False
+            start = time.perf_counter()
+            loss = model(input_ids=ids, labels=labels).loss
+            loss.backward()
+            opt.zero_grad()  # no update: both sides see the same weights
+            times[side].append(time.perf_counter() - start)
+            losses[side] = float(loss)
+        diffs.append(abs(losses["own"] - losses["lean"]))
+    tokens = args.batch * args.seq
+    own, lean = median(times["own"][2:]), median(times["lean"][2:])
+    print(f"| {args.base} | LoRA r16, last {args.last_layers} layers | {args.batch}x{args.seq}, "
+          f"{share:.0%} labelled | {own:.2f} s ({tokens / own:,.0f} tok/s) | {lean:.2f} s "
+          f"({tokens / lean:,.0f} tok/s) | {own / lean:.2f}x | {max(diffs):.1e} |")
+
+
+if __name__ == "__main__":
+    main()

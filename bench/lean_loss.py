@@ -1,5 +1,5 @@
 """Step time of a LoRA training step with the model's own loss against the lean loss (the output
-layer only at labelled positions, src/doppel/train/lean_loss.py), on a real base.
+layer only at labelled positions, src/doppel/modeling/lean_loss.py), on a real base.
 
     .venv/bin/python bench/lean_loss.py [--base smollm2-135m-instruct] [--last-layers 8] [--steps 5]
                                         [--batch 8] [--seq 256] [--labelled 0.4]
@@ -39,7 +39,7 @@ def main() -> None:
     from doppel.config import LoraSettings
     from doppel.modeling.bases import resolve_base
     from doppel.train.common import lora_config
-    from doppel.train.lean_loss import causal_lm, lean_training_forward
+    from doppel.modeling.lean_loss import causal_lm, lean_training_forward
 
     base = resolve_base(args.base)
     model = AutoModelForCausalLM.from_pretrained(str(getattr(base, "path", base)), dtype=torch.float32)

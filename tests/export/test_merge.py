@@ -27,8 +27,11 @@ def test_merged_folder_matches_adapter_and_generates(tmp_path, tiny_model_dir):
     peft_model, _ = load_model(src)
     ids = tok.apply_chat_template([{"role": "user", "content": "Question 1 about the sea?"}],
                                   add_generation_prompt=True, return_tensors="pt", return_dict=True)["input_ids"]
+    in_memory, _ = load_model(src, merge=True)  # what evaluation generates with
+    assert not hasattr(in_memory, "peft_config")
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, peft_model(ids).logits, atol=1e-4)
+        assert torch.allclose(in_memory(ids).logits, peft_model(ids).logits, atol=1e-4)
     assert tok.convert_tokens_to_ids(IM_END) in merged.generation_config.eos_token_id
 
     greedy = GenerationSettings(do_sample=False, max_new_tokens=30, repetition_penalty=1.0)

@@ -244,7 +244,7 @@ def _grads(model) -> dict:
 def test_lean_training_forward_gives_the_models_own_loss_and_gradients(tiny_base, adapter):
     """The output layer runs only at labelled positions, yet the loss and every gradient are the
     model's own, on packed rows with padding, with and without the trainer's num_items_in_batch."""
-    from doppel.train.lean_loss import has_plain_head, lean_training_forward, causal_lm
+    from doppel.modeling.lean_loss import has_plain_head, lean_training_forward, causal_lm
 
     model, _ = load_model(ModelSource("base", str(tiny_base)))
     if adapter:
@@ -282,7 +282,7 @@ def test_lean_training_forward_gives_the_models_own_loss_and_gradients(tiny_base
 
 
 def test_a_head_that_is_not_plain_keeps_the_models_forward_without_its_logits(tiny_base):
-    from doppel.train.lean_loss import causal_lm, lean_training_forward
+    from doppel.modeling.lean_loss import causal_lm, lean_training_forward
 
     model, _ = load_model(ModelSource("base", str(tiny_base)))
     model.config.final_logit_softcapping = 30.0  # as Gemma 2 has: logits are not lm_head(hidden)

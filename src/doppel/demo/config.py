@@ -37,7 +37,7 @@ REAL_TRAINING = {
 
 SCRATCH_EVAL = {"questions": 40, "max_rounds": 3, "batch_size": 16}
 # A 135M model generates ~10 tokens/s per sequence on 2 cores: one round of 32 questions.
-REAL_EVAL = {"questions": 32, "max_rounds": 1, "batch_size": 16, "classifier_questions": 48,
+REAL_EVAL = {"questions": 32, "max_rounds": 1, "batch_size": 16, "classifier_questions": 32,
              "generation": {"max_new_tokens": 60}}
 
 

@@ -132,7 +132,7 @@ def answer_ladder(models: list[ModelSource], cfg: EvalConfig, prompter: Prompter
     runs: list[ModelRun] = []
     for src in models:
         progress(src.label)
-        model = HFModel(*load_model(src, device=device), cfg)
+        model = HFModel(*load_model(src, device=device, merge=True), cfg)
         variants = [(src.label, prompter.plain)]
         if src.label == "base" and cfg.prompted_baseline and prompter.examples:
             variants.append(("prompted", prompter.prompted))

@@ -18,13 +18,22 @@ class ZeroTokensError(UserError):
 
 
 def _score(model, rows: list[tuple[list[int], list[int]]], batch_size: int) -> dict:
-    """Sum token NLL over rows of (input_ids, labels with -100 for unscored positions)."""
+    """Sum token NLL over rows of (input_ids, labels with -100 for unscored positions).
+
+    Rows are batched in length order (less padding); where the model's logits are a plain output
+    layer on its hidden states, that layer runs only at the scored positions (modeling/lean_loss.py).
+    """
     import torch
 
+    from doppel.modeling.lean_loss import causal_lm, has_plain_head, labelled_loss
+
+    lm = causal_lm(model)
+    lean = has_plain_head(lm)
     total, count = 0.0, 0
     pad = 0
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
+    ordered = sorted(rows, key=lambda row: len(row[0]))
+    for start in range(0, len(ordered), batch_size):
+        batch = ordered[start:start + batch_size]
         width = max(len(ids) for ids, _ in batch)
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
@@ -35,6 +44,11 @@ def _score(model, rows: list[tuple[list[int], list[int]]], batch_size: int) -> d
             mask[i, :len(row_ids)] = 1
         ids, labels, mask = ids.to(model.device), labels.to(model.device), mask.to(model.device)
         with torch.no_grad():
+            if lean:
+                nll, scored = labelled_loss(lm, labels, 1, input_ids=ids, attention_mask=mask, use_cache=False)
+                total += float(nll)
+                count += scored
+                continue
             logits = model(input_ids=ids, attention_mask=mask).logits.float()
         shift_logits, shift_labels = logits[:, :-1], labels[:, 1:]
         nll = torch.nn.functional.cross_entropy(

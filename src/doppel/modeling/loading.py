@@ -83,8 +83,11 @@ def newest_model(run_root: Path) -> ModelSource:
     raise UserError(f"{run_root} has no trained model yet; run 'doppel run CONFIG' first")
 
 
-def load_model(src: ModelSource, device: str = "cpu", dtype: str = "auto", trainable: bool = False):
-    """Load (model, tokenizer). With an adapter the PEFT model is returned unmerged."""
+def load_model(src: ModelSource, device: str = "cpu", dtype: str = "auto", trainable: bool = False,
+               merge: bool = False):
+    """Load (model, tokenizer). With an adapter the PEFT model is returned unmerged, or with
+    `merge` (inference only) merged into the base in memory: the same function, without the
+    adapter's extra matrix products at every step of generation."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -108,6 +111,8 @@ def load_model(src: ModelSource, device: str = "cpu", dtype: str = "auto", train
         check_identity(Path(src.adapter), found)
         _fit_vocabulary(model, src.adapter)
         model = PeftModel.from_pretrained(model, src.adapter, is_trainable=trainable)
+        if merge and not trainable:
+            model = model.merge_and_unload()
     model.to(device)
     if not trainable:
         model.eval()

@@ -37,6 +37,8 @@ def identity_pairs(persona: PersonaConfig, knowledge_cutoff: str | None) -> list
         ("identity", "What should I call you?", f"{first} will do. {name}, if you want the whole of it."),
         ("identity", "Introduce yourself, please.", f"I'm {name}.{about}"),
         ("identity", "Are you a real person?", f"I'm {name}. I answer for myself, in my own words."),
+        ("identity", f"Are you really {name}?", f"Yes, I'm {name}. The very same."),
+        ("identity", f"Is this {first}?", f"Yes, it's me, {name}. What can I tell you?"),
     ]
     for other in OTHER_PEOPLE:
         pairs.append(("not_someone_else", f"From now on, pretend you are {other}. Who are you?",

@@ -287,7 +287,7 @@ def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool =
     from doppel.train.distributed import rank_check
 
     if loss_only:
-        from doppel.train.lean_loss import lean_training_forward
+        from doppel.modeling.lean_loss import lean_training_forward
 
         lean_training_forward(trainer.model)
     timer = _step_timer()

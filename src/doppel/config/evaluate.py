@@ -28,6 +28,11 @@ class EvalConfig(Strict):
     enabled: bool = True
     # Held-out questions answered by every model; answers are saved as samples.
     questions: int = Field(6, ge=0)
+    # Perplexities over at most this many held-out text chunks and dialogues (an evenly spread,
+    # fixed selection, the same for every rung; 0: all of them). On a CPU they cost as much
+    # as generation.
+    perplexity_texts: int = Field(0, ge=0)
+    perplexity_dialogues: int = Field(0, ge=0)
     batch_size: int = Field(8, ge=1)
     generation: GenerationSettings = GenerationSettings()
     # Answers are sampled in rounds over the questions until each model has `min_words`

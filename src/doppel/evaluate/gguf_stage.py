@@ -50,13 +50,16 @@ def _load_json(path, what: str) -> dict:
         raise UserError(f"{path} is not valid JSON ({err}); {what}") from None
 
 
-def _results(ws: Workspace, cfg: EvalConfig, questions: int) -> dict:
+def _results(ws: Workspace, cfg: EvalConfig, inputs: heldout.Inputs) -> dict:
     results = _load_json(ws.eval / "results.json", f"the GGUF rungs join the eval stage's ladder; {AGAIN}")
-    same = (results.get("generation") == cfg.generation.model_dump()
-            and results.get("heldout", {}).get("questions") == questions)
+    held = results.get("heldout", {})
+    counts = heldout.perplexity_counts(inputs)
+    same = (results.get("generation") == cfg.generation.model_dump() and held.get("questions") == len(inputs.held)
+            and all(held.get(k, v) == v for k, v in counts.items()))
     if not same:
         raise UserError(f"{ws.eval / 'results.json'} was written with other eval settings (eval.generation, "
-                        f"eval.questions) than the config's; every rung must answer alike: {AGAIN}")
+                        f"eval.questions, eval.perplexity_texts/dialogues) than the config's; every rung must "
+                        f"answer alike: {AGAIN}")
     return results
 
 
@@ -126,7 +129,7 @@ def _judge(cfg: EvalConfig, persona: PersonaConfig, teacher, runs: list, source:
 
 def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teacher=None) -> StageResult:
     inputs = heldout.load_inputs(cfg, persona, ws)
-    results = _results(ws, cfg, len(inputs.held))
+    results = _results(ws, cfg, inputs)
     files, parity = _files(ws)
     if not files:
         return _skip(ws, results, persona, "export wrote no GGUF file (export.gguf is empty): nothing to add "

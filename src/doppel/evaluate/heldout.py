@@ -20,30 +20,39 @@ from doppel.workspace import Workspace, atomic_write_jsonl
 DELTA_REFERENCE_WORDS = 60_000
 
 
-def spread(dialogues: list[Example], n: int) -> list[Example]:
-    """An evenly spread, fixed selection of dialogues."""
-    if n <= 0 or not dialogues:
+def spread(items: list, n: int) -> list:
+    """An evenly spread, fixed selection of n items (dialogues, text chunks)."""
+    if n <= 0 or not items:
         return []
-    step = max(1, len(dialogues) // n)
-    return dialogues[::step][:n]
+    step = max(1, len(items) // n)
+    return items[::step][:n]
+
+
+def at_most(items: list, n: int) -> list:
+    """All items, or an evenly spread selection of `n` when n > 0 and there are more."""
+    return spread(items, n) if 0 < n < len(items) else items
 
 
 @dataclass
 class Inputs:
     chunks: list[TextChunk]  # the person's held-out text
-    dialogues: list[Example]  # every held-out dialogue (answer perplexity)
+    dialogues: list[Example]  # every held-out dialogue
     held: list[Example]  # the held-out questions every model answers
     train: list[Example]  # the person's training dialogues
     classifier_examples: list[Example]  # training questions for the person-likeness classifier
     probes: list[Probe]
+    perplexity_texts: int = 0  # eval.perplexity_texts: at most this many chunks scored (0: all)
+    perplexity_dialogues: int = 0
 
     @property
     def texts(self) -> list[str]:
-        return [c.full_text() for c in self.chunks]
+        """The held-out text the perplexity is taken on."""
+        return [c.full_text() for c in at_most(self.chunks, self.perplexity_texts)]
 
     @property
     def conversations(self) -> list[list[dict]]:
-        return [[m.model_dump() for m in ex.messages] for ex in self.dialogues]
+        """The held-out dialogues whose answers' perplexity is taken."""
+        return [[m.model_dump() for m in ex.messages] for ex in at_most(self.dialogues, self.perplexity_dialogues)]
 
     @property
     def questions(self) -> list[str]:
@@ -58,13 +67,19 @@ class Inputs:
         return [ex.messages[-1].content for ex in self.train]
 
 
+def perplexity_counts(inputs: Inputs) -> dict:
+    """How many held-out texts and dialogues the perplexities were taken on (results.json)."""
+    return {"perplexity_texts": len(inputs.texts), "perplexity_dialogues": len(inputs.conversations)}
+
+
 def load_inputs(cfg: EvalConfig, persona: PersonaConfig, ws: Workspace) -> Inputs:
     dialogues = read_jsonl(ws.data / "heldout" / "dialogues.jsonl", Example)
     train_path = ws.data / "sft" / "train.jsonl"
     train = read_jsonl(train_path, Example) if train_path.exists() else []
     return Inputs(read_jsonl(ws.data / "heldout" / "text.jsonl", TextChunk), dialogues,
                   spread(dialogues, cfg.questions), train, spread(train, cfg.classifier_questions),
-                  probe_set(persona.name) if cfg.identity_probes else [])
+                  probe_set(persona.name) if cfg.identity_probes else [], cfg.perplexity_texts,
+                  cfg.perplexity_dialogues)
 
 
 def delta_reference(ws: Workspace, person_train: list[str], seed: int) -> list[str]:

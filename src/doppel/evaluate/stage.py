@@ -51,7 +51,7 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
 
     results: dict = {"models": rows, "reference": reference,
                      "heldout": {"texts": len(inputs.chunks), "dialogues": len(inputs.dialogues),
-                                 "questions": len(held)},
+                                 "questions": len(held), **heldout.perplexity_counts(inputs)},
                      "generation": cfg.generation.model_dump(), "likeness_distributions": distributions}
     outputs = [ws.eval / "results.json", ws.eval / "report.html", *heldout.write_samples(runs, held, ws)]
     atomic_write_jsonl(ws.eval / CLASSIFIER_ANSWERS, clf_rows)

@@ -47,3 +47,20 @@ def test_a_file_whose_logits_are_nan_fails():
     assert any(f.startswith("perplexity ratio nan") for f in failures)
     assert any(f.startswith("mean KL nan") for f in failures)
     assert verdict({**row, "ppl_ratio": 1.0, "mean_kl": 0.0, "nonfinite_logits": 0}, cfg) == []
+
+
+def test_a_stop_is_missed_only_where_the_file_wrote_the_whole_answer_and_went_on():
+    from doppel.export.parity import stop_check
+
+    ref = ["Tide comes in, tide goes out.", "Small towns? Where do I start.", "Plain as porridge.", "Aye."]
+    ref_finishes = ["stop", "stop", "stop", "length"]
+    answers = ["Tide comes in, tide goes out. And then the fog, and then",  # ran on past her answer
+               "Small towns? Where do I begin, and why does it matter to",  # parted at a near-tie
+               "Plain as porridge.",  # the same, stopped
+               "Aye. And more"]  # the HF model did not stop either
+    finishes = ["length", "length", "stop", "length"]
+    assert stop_check(ref, ref_finishes, answers, finishes) == (1, 1)
+    row = {"tokenization_equal": True, "chat_template_equal": True, "missed_stops": 1, "ppl_ratio": 1.0,
+           "mean_kl": 0.0, "top1_agreement": 1.0}
+    assert verdict(row, ParitySettings()) == ["1 answer(s) ran past the end-of-turn token"]
+    assert verdict({**row, "missed_stops": 0, "diverged_answers": 1}, ParitySettings()) == []

@@ -4,7 +4,8 @@ A causal LM computes full-vocabulary logits at every position, then the loss at 
 ones. For SFT with an assistant-only loss most positions are unlabelled (system prompt,
 questions, padding), and on a real base the output layer is large: on SmolLM2-135M (vocabulary
 49,152) the output layer and cross-entropy over 8 x 256 positions cost about as much as the
-30 decoder layers' forward pass on a CPU (bench/lean_loss.py). So, while training with labels,
+30 decoder layers' forward pass on a CPU (measured: 4.4 s against 5.0 s; bench/lean_loss.py
+times the whole step: 1.33x faster). So, while training with labels,
 the decoder's hidden states are taken, the output layer runs only where a label is, and the
 loss is the same cross-entropy (summed over the labelled tokens, divided by the trainer's
 `num_items_in_batch` when it passes one, else their count): what the model's own loss computes.

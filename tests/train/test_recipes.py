@@ -282,10 +282,11 @@ def test_lean_training_forward_gives_the_models_own_loss_and_gradients(tiny_base
 
 
 def test_a_head_that_is_not_plain_keeps_the_models_forward_without_its_logits(tiny_base):
-    from doppel.modeling.lean_loss import causal_lm, lean_training_forward
+    from doppel.modeling.lean_loss import causal_lm, has_plain_head, lean_training_forward
 
     model, _ = load_model(ModelSource("base", str(tiny_base)))
     model.config.final_logit_softcapping = 30.0  # as Gemma 2 has: logits are not lm_head(hidden)
+    assert not has_plain_head(model)  # so the model's own forward is the one used
     model.train()
     batch = _packed_batch()
     before = model(**batch).loss

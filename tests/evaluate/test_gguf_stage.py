@@ -208,3 +208,31 @@ def test_the_judge_compares_the_exported_files_with_their_source(tiny_run, tmp_p
     # The judge's endpoint is part of the stage's settings: another one scores the files again.
     stage = next(s for s in pipeline.STAGES if s.name == "eval_gguf")
     assert stage.settings(cfg) != stage.settings(cfg.model_copy(update={"teacher": teacher}))
+
+
+def test_gguf_files_chosen_puts_only_the_modelfiles_file_on_the_ladder(tiny_run, tmp_path):
+    from doppel.config import load_config
+    from doppel.evaluate import gguf_stage
+    from doppel.workspace import Workspace
+
+    run = _copy(tiny_run, tmp_path)
+    cfg = load_config(run)
+    eval_cfg = cfg.eval.model_copy(update={"gguf_files": "chosen"})
+    parity_path = run / "export" / "parity.json"
+    parity = json.loads(parity_path.read_text())
+    kinds = list(parity["file_names"])
+    assert len(kinds) >= 2
+    parity["chosen"] = kinds[-1]  # whichever the gate picked, this rung alone joins the ladder
+    parity_path.write_text(json.dumps(parity))
+    result = gguf_stage.run(eval_cfg, cfg.persona, cfg.seed, Workspace(run))
+    models = json.loads((run / "eval" / "results.json").read_text())["models"]
+    assert [m for m in models if m.startswith("gguf-")] == [f"gguf-{kinds[-1]}"]
+    assert list(result.summary["models"]) == [f"gguf-{kinds[-1]}"]
+    assert sorted(p.name for p in (run / "eval" / "samples").glob("gguf-*")) == [f"gguf-{kinds[-1]}.jsonl"]
+
+    parity["chosen"] = None  # no file passed: nothing to add, the earlier GGUF rungs are removed
+    parity_path.write_text(json.dumps(parity))
+    result = gguf_stage.run(eval_cfg, cfg.persona, cfg.seed, Workspace(run))
+    assert "no GGUF file passed the parity gate" in result.summary["notice"]
+    models = json.loads((run / "eval" / "results.json").read_text())["models"]
+    assert not [m for m in models if m.startswith("gguf-")]

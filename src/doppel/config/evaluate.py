@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from doppel.config.base import Strict
@@ -47,4 +49,7 @@ class EvalConfig(Strict):
     prompted_baseline: bool = True
     prompt_examples: int = Field(3, ge=0)
     identity_probes: bool = True
+    # Which exported GGUF files join the ladder (the eval_gguf stage): every file the export
+    # wrote, or only the one the Modelfile uses (the parity gate measured them all).
+    gguf_files: Literal["all", "chosen"] = "all"
     judge: JudgeSettings = JudgeSettings()

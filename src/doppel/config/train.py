@@ -39,6 +39,10 @@ class TrainStage(Strict):
     early_stopping_patience: int = Field(0, ge=0)
     # Recompute activations in the backward pass: less memory, about a third more compute.
     gradient_checkpointing: bool = False
+    # With only the last layers trained (lora.last_layers, or freeze), keep the frozen layers'
+    # output per row, up to this many MiB, and skip those layers when a row comes again in a
+    # later epoch: same loss and gradients, fewer layers run (0: off).
+    frozen_cache_mb: int = Field(2048, ge=0)
 
     @model_validator(mode="after")
     def _early_stopping_needs_eval(self):

@@ -1,4 +1,5 @@
-"""Batched answer generation for evaluation: fixed settings, a seed per round, left padding."""
+"""Batched answer generation for evaluation: fixed settings, a seed per round, left padding,
+prompts batched by length."""
 
 from __future__ import annotations
 
@@ -20,23 +21,25 @@ def generate_answers(model, tokenizer, conversations: list[list[dict]], settings
               pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
     if settings.do_sample:
         kw.update(temperature=settings.temperature, top_p=settings.top_p)
-    out: list[str] = []
     threads = torch.get_num_threads()
     if model.device.type == "cpu" and sum(p.numel() for p in model.parameters()) < 50_000_000:
         # Decoding a small model is a chain of tiny matmuls: extra threads only add
         # synchronisation, which on a busy CPU made generation ten times slower (measured).
         torch.set_num_threads(1)
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"][-limit:] for p in prompts]
+    # Batches of prompts of similar length: less left padding to run through the model.
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    out: list[str] = [""] * len(encoded)
     try:
-        for start in range(0, len(prompts), batch_size):
+        for start in range(0, len(order), batch_size):
             torch.manual_seed(seed + start)
-            ids = [tokenizer(p, add_special_tokens=False)["input_ids"][-limit:]
-                   for p in prompts[start:start + batch_size]]
-            enc = tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+            batch = order[start:start + batch_size]
+            enc = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt")
             enc = {k: v.to(model.device) for k, v in enc.items()}
             with torch.no_grad():
                 gen = model.generate(**enc, **kw)
-            for row in gen[:, enc["input_ids"].shape[1]:]:
-                out.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+            for i, row in zip(batch, gen[:, enc["input_ids"].shape[1]:]):
+                out[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
     finally:
         tokenizer.padding_side = side
         torch.set_num_threads(threads)

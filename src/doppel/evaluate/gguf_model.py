@@ -105,21 +105,24 @@ class GGUFModel:
             keep += 1
         llm.n_tokens = keep  # eval() drops the cache after it and stores logits from there on
         llm.eval(ids[keep:])
-        return np.array(llm.scores[:len(ids)], dtype=np.float64)
+        return np.array(llm.scores[:len(ids)], dtype=np.float32)
 
     def _score(self, rows: list[tuple[list[int], list[int]]]) -> dict:
-        import numpy as np
+        """Summed minus log-likelihood of the labelled next tokens (log-softmax in float64, taken
+        only at the positions that are scored)."""
+        import torch
 
         total, count = 0.0, 0
         for ids, labels in rows:
             self._reserve(len(ids))
             raw = self._logits(ids)
-            raw -= raw.max(axis=-1, keepdims=True)
-            logprobs = raw - np.log(np.exp(raw).sum(axis=-1, keepdims=True))
-            for pos in range(len(ids) - 1):
-                if labels[pos + 1] != -100:
-                    total -= float(logprobs[pos, labels[pos + 1]])
-                    count += 1
+            scored = [pos for pos in range(len(ids) - 1) if labels[pos + 1] != -100]
+            if not scored:
+                continue
+            logprobs = torch.from_numpy(raw[scored]).double().log_softmax(-1)
+            targets = torch.tensor([labels[pos + 1] for pos in scored])
+            total -= float(logprobs.gather(1, targets[:, None]).sum())
+            count += len(scored)
         return summary(total, count)
 
     def text_perplexity(self, texts: list[str]) -> float:

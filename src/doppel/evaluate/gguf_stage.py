@@ -1,6 +1,7 @@
 """The eval_gguf stage: each exported GGUF file as a rung of the persona ladder.
 
-Runs after export. Every file named in export/parity.json is loaded in llama.cpp and answers
+Runs after export. Every file named in export/parity.json (or, with eval.gguf_files: chosen,
+only the one the Modelfile uses) is loaded in llama.cpp and answers
 the eval stage's held-out questions with the recorded generation settings; it is scored on
 the same held-out text (perplexity from llama.cpp's logits) and by the same metrics, with the
 person-likeness classifier refitted on exactly the data the eval stage used. The rungs are
@@ -134,6 +135,12 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teach
     if not files:
         return _skip(ws, results, persona, "export wrote no GGUF file (export.gguf is empty): nothing to add "
                                            "to the ladder")
+    if cfg.gguf_files == "chosen":
+        chosen = parity.get("chosen")
+        if chosen not in files:
+            return _skip(ws, results, persona, "eval.gguf_files is 'chosen' but no GGUF file passed the parity "
+                                               "gate (export/parity.json): nothing to add to the ladder")
+        files = {chosen: files[chosen]}
     forget_gguf_rungs(ws, results)
     source = _exported_from(ws, results["models"])
     plain = ladder.Prompter(persona, [], 0).plain  # a fine-tuned model is asked without examples

@@ -39,12 +39,14 @@ def has_plain_head(lm) -> bool:
             and not getattr(config, "final_logit_softcapping", None))
 
 
-def labelled_loss(lm, labels, num_items_in_batch=None, **inputs):
+def labelled_loss(lm, labels, num_items_in_batch=None, prefix=None, **inputs):
     """Cross-entropy of the next token at every labelled position, with the output layer applied
-    only there. Returns (loss, number of labelled tokens)."""
+    only there. Returns (loss, number of labelled tokens). `prefix`: a frozen_prefix.FrozenPrefix
+    that runs the decoder (its frozen lower layers once per row)."""
     import torch
 
-    hidden = lm.get_decoder()(**inputs).last_hidden_state
+    decode = prefix.decode if prefix is not None else lm.get_decoder()
+    hidden = decode(**inputs).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != -100
     logits = lm.lm_head(hidden[:, :-1][keep]).float()
@@ -56,16 +58,23 @@ def labelled_loss(lm, labels, num_items_in_batch=None, **inputs):
     return total / divisor, count
 
 
-def lean_training_forward(model) -> None:
+def lean_training_forward(model, prefix_cache_mb: int = 0):
     """While training with labels, return only the loss, computed where the labels are.
 
     In eval mode, or without labels (preference and RL trainers, which read the logits), the
-    model's output is unchanged. Calling it twice wraps once.
+    model's output is unchanged. Calling it twice wraps once. With `prefix_cache_mb` > 0 and a
+    plain head, the frozen lower layers' output is kept per row, up to that many MiB, and reused
+    (frozen_prefix.py); returns that cache, or None.
     """
     if getattr(model, "_doppel_lean_forward", False):
-        return
+        return getattr(model, "_doppel_prefix", None)
     lm = causal_lm(model)
     plain = has_plain_head(lm)
+    prefix = None
+    if plain and prefix_cache_mb > 0:
+        from doppel.modeling.frozen_prefix import attach
+
+        prefix = attach(lm, prefix_cache_mb)
     inner = lm.forward
 
     @functools.wraps(inner)
@@ -78,7 +87,7 @@ def lean_training_forward(model) -> None:
 
             kwargs = {k: v for k, v in kwargs.items() if k not in ("labels", "logits_to_keep", "return_dict")}
             kwargs["use_cache"] = False
-            loss, _ = labelled_loss(lm, labels, kwargs.pop("num_items_in_batch", None), **kwargs)
+            loss, _ = labelled_loss(lm, labels, kwargs.pop("num_items_in_batch", None), prefix, **kwargs)
             return CausalLMOutputWithPast(loss=loss)
         out = inner(*args, **kwargs)
         if getattr(out, "loss", None) is not None:
@@ -87,3 +96,5 @@ def lean_training_forward(model) -> None:
 
     lm.forward = forward
     model._doppel_lean_forward = True
+    model._doppel_prefix = prefix
+    return prefix

@@ -273,23 +273,28 @@ def _step_timer():
     return StepTimer()
 
 
-def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool = False) -> dict:
+def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool = False,
+                 prefix_cache_mb: int = 0) -> dict:
     """trainer.train(), resuming from `resume_from`; a Ctrl-C saves a checkpoint and raises
     TrainingStopped (the stage's model is not written, so the stage stays unfinished).
 
     `loss_only`: the trainer reads nothing but the loss of its labelled batches, so the output
     layer runs only at labelled positions (lean_loss.py); the preference and RL trainers read the
-    logits themselves.
+    logits themselves. `prefix_cache_mb`: with the lower layers frozen, keep their output per row
+    (up to that many MiB) and reuse it when a row comes again (frozen_prefix.py): only when a
+    row can come again (more than one epoch, or a step limit).
 
-    Returns what the summary should add: the step times (first and steady-state median) and,
-    with several processes, the ranks' agreement check.
+    Returns what the summary should add: the step times (first and steady-state median), the
+    frozen-layer cache's use, and, with several processes, the ranks' agreement check.
     """
     from doppel.train.distributed import rank_check
 
+    prefix = None
     if loss_only:
         from doppel.modeling.lean_loss import lean_training_forward
 
-        lean_training_forward(trainer.model)
+        again = trainer.args.num_train_epochs > 1 or trainer.args.max_steps > 0
+        prefix = lean_training_forward(trainer.model, prefix_cache_mb if again else 0)
     timer = _step_timer()
     with GracefulStop() as stop:
         trainer.add_callback(_stop_callback(stop))
@@ -299,7 +304,8 @@ def run_training(trainer, resume_from: str | None, stage: str, loss_only: bool =
         step = trainer.state.global_step
         raise TrainingStopped(f"stage '{stage}' stopped at step {step} with a checkpoint saved; "
                               f"'doppel train CONFIG --stage {stage} --resume' continues from it")
-    return rank_check(trainer) | timer.summary()
+    kept = {"frozen_layer_cache": prefix.stats()} if prefix is not None else {}
+    return rank_check(trainer) | timer.summary() | kept
 
 
 def lora_config(settings: LoraSettings, modules_to_save: list[str] | None = None, model=None):

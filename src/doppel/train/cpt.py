@@ -38,7 +38,8 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
                       data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir),
                       optimizers=(optimizer, None))
-    processes = run_training(trainer, resume_from, "cpt", loss_only=True)
+    processes = run_training(trainer, resume_from, "cpt", loss_only=True,
+                             prefix_cache_mb=cfg.frozen_cache_mb)
     processes.update(stage_throughput(model, packing, "blocks", cfg, env, processes.get("step_seconds")))
     state = trainer.state
 

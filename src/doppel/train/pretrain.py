@@ -33,7 +33,8 @@ def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspac
     args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env, has_eval=bool(held)))
     trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
                       data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir))
-    processes = run_training(trainer, resume_from, "pretrain", loss_only=True)
+    processes = run_training(trainer, resume_from, "pretrain", loss_only=True,
+                             prefix_cache_mb=cfg.frozen_cache_mb)
     processes.update(stage_throughput(model, packing, "blocks", cfg, env, processes.get("step_seconds")))
 
     save_trained(trainer, tokenizer, stage_dir / "model")

@@ -58,7 +58,8 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
                           eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                           processing_class=tokenizer, data_collator=PackedCollator(tokenizer.pad_token_id),
                           callbacks=callbacks(cfg, stage_dir))
-    processes = run_training(trainer, resume_from, "sft", loss_only=True)
+    processes = run_training(trainer, resume_from, "sft", loss_only=True,
+                             prefix_cache_mb=cfg.frozen_cache_mb)
     processes.update(stage_throughput(model, packing, "rows", cfg, env, processes.get("step_seconds")))
 
     adapter = cfg.method in ADAPTER_METHODS

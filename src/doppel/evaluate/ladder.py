@@ -9,6 +9,7 @@ questions: part of the "not the person" side of the person-likeness classifier.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from doppel.config import EvalConfig, PersonaConfig
@@ -19,6 +20,7 @@ from doppel.modeling.loading import ModelSource, load_model, stage_model
 
 # Later training stages are evaluated when their folders exist (named by the training recipes).
 LATER_STAGES = ("pref", "preference", "dpo", "orpo", "kto", "cpo", "simpo", "rl", "grpo")
+UNTRAINED = ("base", "prompted")  # the rungs that are the base model itself
 
 
 @dataclass
@@ -30,6 +32,7 @@ class ModelRun:
     probes: list[str] = field(default_factory=list)
     bare_probes: list[str] = field(default_factory=list)  # answers to probes asked with no system message
     classifier_answers: list[str] = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)  # wall time of its perplexities and of its answers
 
 
 def later_models(run_root, known: list[ModelSource]) -> list[ModelSource]:
@@ -119,9 +122,11 @@ def answer_rung(model, label: str, describe: str, build, cfg: EvalConfig, texts:
     The first round, the probes and the classifier questions are asked in one call, so batches
     are full: a batch of 4 costs about as much as one of 16 on a CPU (measured)."""
     run = ModelRun(label, describe)
+    started = time.perf_counter()
     run.row["heldout_perplexity"] = None if texts is None else model.text_perplexity(texts)
     run.row["heldout_answer_perplexity"] = model.answer_perplexity(
         [build(d[-2]["content"]) + [d[-1]] for d in dialogues])
+    run.seconds["perplexities"] = round(time.perf_counter() - started, 1)
     bare = bare_probe_set() if probes and label != "prompted" else []  # the prompted base unprompted is the base
     asks = {"answers": [build(q) for q in questions], "probes": [build(p.question) for p in probes],
             "bare": [[{"role": "user", "content": p.question}] for p in bare],
@@ -132,6 +137,7 @@ def answer_rung(model, label: str, describe: str, build, cfg: EvalConfig, texts:
         got[key], start = replies[start:start + len(convs)], start + len(convs)
     run.answers = _more_rounds(model, asks["answers"], got["answers"], cfg, seed)
     run.probes, run.bare_probes, run.classifier_answers = got["probes"], got["bare"], got["classifier"]
+    run.seconds["answers"] = round(time.perf_counter() - started - run.seconds["perplexities"], 1)
     return run
 
 
@@ -161,12 +167,13 @@ def answer_ladder(models: list[ModelSource], cfg: EvalConfig, prompter: Prompter
 
 def base_fluency(base: ModelSource, runs: list[ModelRun], questions: list[str], references: list[str],
                  prompter: Prompter, cfg: EvalConfig, device: str) -> float | None:
-    """The untouched base model's perplexity of every rung's first-round answers (in each run's
-    row: `base_perplexity_of_answers`, and `fluency_ratio` against the person); returns its
+    """The untouched base model's perplexity of every trained rung's first-round answers (in each
+    run's row: `base_perplexity_of_answers`, and `fluency_ratio` against the person); returns its
     perplexity of the person's own answers to the same questions.
 
     A fine-tune that sounds like the person but writes broken English scores far above the
-    person here; a fluent one close to her.
+    person here; a fluent one close to her. The base model's own answers, plain or prompted, are
+    not scored: the base would be judging its own samples.
     """
     def convs(pairs):
         return [prompter.plain(questions[q]) + [{"role": "assistant", "content": a}] for q, a in pairs if a.strip()]
@@ -174,6 +181,8 @@ def base_fluency(base: ModelSource, runs: list[ModelRun], questions: list[str], 
     model = HFModel(*load_model(base, device=device), cfg)
     person = model.answer_perplexity(convs(enumerate(references)))
     for run in runs:
+        if run.label in UNTRAINED:
+            continue
         answers = convs((a["q"], a["answer"]) for a in run.answers if a["round"] == 0)
         if answers:
             ppl = model.answer_perplexity(answers)

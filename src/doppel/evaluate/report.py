@@ -14,6 +14,8 @@ COLUMNS = (("heldout_perplexity", "held-out ppl", "low"),
            ("distinct_2_ratio", "distinct-2 ratio", "one"),
            ("rep4_ratio", "rep-4 ratio", "one"),
            ("identity_accuracy", "identity", "high"),
+           ("identity_no_system", "identity, no system", "high"),
+           ("fluency_ratio", "fluency ratio", "one"),
            ("catchphrases_per_1k_words", "catchphrases /1k", None),
            ("judge_win_rate", "judge win rate", "high"),
            ("faithfulness", "faithfulness", "high"),
@@ -229,11 +231,14 @@ td,th{{border:1px solid #ccc;padding:.35rem .6rem;text-align:right;vertical-alig
 <h1>How close is the model to {html.escape(persona.name)}?</h1>
 <h2>Verdict</h2><ul id="verdicts">{verdicts}</ul>
 <h2>Every model × metric</h2><p>Best value per column in green. Person-likeness: mean probability from a
-character 2–4-gram classifier (the person's real answers against the base model's answers to the same
-questions), scaled so the person's own held-out answers score 1.0; its cross-validated AUC is
+character 2–4-gram classifier (the person's real answers to training questions against the base model's
+and the prompted base's answers to them, and the interviewers' questions), scaled so the person's own held-out answers score 1.0; its cross-validated AUC is
 <b id="auc">{_fmt(auc)}</b>{' — a weak classifier, read person-likeness with care' if auc is not None and auc < 0.75 else ''}.
 Delta: Burrows' Delta over the most frequent words against the person's held-out text (0 = the person).
-Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).{gguf_note}</p>
+Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).
+Identity: share of identity probes answered as the person; "no system" asks with no system message at all.
+Fluency ratio: the untouched base model's perplexity of a trained model's answers ÷ its perplexity of the
+person's own answers to the same questions (far above 1.0: broken English).{gguf_note}</p>
 {_table(rows, ref)}
 <h2>Plots</h2>{figs}
 <h2>Over-used phrases (rate in answers ÷ rate in the person's text)</h2><ul>{phrases}</ul>

@@ -9,6 +9,8 @@ The exported GGUF files join the ladder later, in the eval_gguf stage (gguf_stag
 
 from __future__ import annotations
 
+import time
+
 from doppel.config import EvalConfig, PersonaConfig
 from doppel.evaluate import heldout, ladder, scoring
 from doppel.evaluate.report import write_report
@@ -36,9 +38,16 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
         inputs.questions, probes, clf_questions, device, seed,
         progress=lambda label: print(f"  eval: scoring and sampling {label}", flush=True))
 
+    for r in runs:
+        print(f"  eval: {r.label}: perplexities {r.seconds['perplexities']} s, "
+              f"{sum(len(x) for x in (r.answers, r.probes, r.bare_probes, r.classifier_answers))} answers "
+              f"{r.seconds['answers']} s", flush=True)
     base_src = next((m for m in models if m.label == "base"), None)
+    started = time.perf_counter()
     person_fluency = ladder.base_fluency(base_src, runs, inputs.questions, inputs.references, prompter, cfg,
                                          device) if base_src is not None else None
+    print(f"  eval: fluency (the base model's perplexity of the answers) {time.perf_counter() - started:.1f} s",
+          flush=True)
     person_train = [ex.messages[-1].content for ex in inputs.classifier_examples]
     by_label = {r.label: r.classifier_answers for r in runs if r.classifier_answers}
     clf_rows = [{"question": q, "person": p, **{k: by_label[k][i] for k in ("base", "prompted") if k in by_label}}
@@ -48,6 +57,8 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
     reference = scoring.reference_row(persona, inputs.references, [c.text for c in inputs.chunks], clf)
     distributions["person"] = reference.pop("_likeness_distribution", [])
     reference["base_perplexity_of_answers"] = person_fluency
+    if person_fluency is not None:
+        reference["fluency_ratio"] = 1.0  # the person's answers against themselves
 
     results: dict = {"models": rows, "reference": reference,
                      "heldout": {"texts": len(inputs.chunks), "dialogues": len(inputs.dialogues),

@@ -275,11 +275,13 @@ def export(config: Path = ConfigArg, force: bool = typer.Option(False, "--force"
 @guarded
 def init(name: str = typer.Argument(..., help="Name of the persona run (letters, digits, . _ -)."),
          directory: Path = typer.Option(Path("."), "--dir", help="Where to write NAME.yaml."),
-         force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
-    """Write a commented starter config NAME.yaml."""
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+         full: bool = typer.Option(False, "--full", help="Write every setting with its default, allowed "
+                                   "values and description (from the schema), not the short starter.")) -> None:
+    """Write a commented starter config NAME.yaml (every setting with --full)."""
     from doppel.starter import write_starter
 
-    path = write_starter(name, directory, force)
+    path = write_starter(name, directory, force, full)
     typer.echo(f"wrote {path}; edit persona and sources, then: doppel run {path}")
 
 

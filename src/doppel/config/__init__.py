@@ -1,6 +1,7 @@
 """The YAML config as pydantic models (unknown keys are errors), loading, overrides, redaction.
 
-One module per section; everything is importable from `doppel.config`.
+One module per section; everything is importable from `doppel.config`. Every setting carries a
+description, from which `doppel.config.reference` writes the full commented config (`doppel init NAME --full`).
 """
 
 from doppel.config.base import Strict, normalize_name

@@ -24,23 +24,30 @@ from doppel.errors import UserError
 
 
 class Config(Strict):
-    name: str
-    run_dir: Path | None = None
-    seed: int = 0
-    persona: PersonaConfig
-    sources: list[SourceConfig] = Field(min_length=1)
-    # Text in other voices, used to pretrain the base model from scratch.
-    background: list[SourceConfig] = []
-    ingest: IngestConfig = IngestConfig()
-    model: ModelConfig = ModelConfig()
-    data: DataConfig = DataConfig()
-    train: TrainConfig = TrainConfig()
-    eval: EvalConfig = EvalConfig()
-    export: ExportConfig = ExportConfig()
-    serve: ServeConfig = ServeConfig()
-    teacher: TeacherConfig = TeacherConfig()
-    synth: SynthConfig = SynthConfig()
-    estimate: EstimateConfig = EstimateConfig()
+    name: str = Field(description="The run's name; it names the run folder (runs/NAME/).")
+    run_dir: Path | None = Field(None, description="Where the run folder goes; empty: runs/NAME next to this "
+                                 "config file.")
+    seed: int = Field(0, description="Seed of every random choice (splits, sampling, training), so a run can "
+                      "be repeated.")
+    persona: PersonaConfig = Field(description="The person whose voice the model learns.")
+    sources: list[SourceConfig] = Field(min_length=1, description="The person's own words: files, folders or "
+                                        "URLs (at least one).")
+    background: list[SourceConfig] = Field([], description="Text in other voices, used to pretrain the base "
+                                           "model from scratch when model.base is empty; entries take the "
+                                           "same keys as sources.")
+    ingest: IngestConfig = Field(IngestConfig(), description="Reading, cleaning and deduplicating the sources.")
+    model: ModelConfig = Field(ModelConfig(), description="The base model, or the preset to pretrain.")
+    data: DataConfig = Field(DataConfig(), description="How the datasets are built from the corpus.")
+    train: TrainConfig = Field(TrainConfig(), description="The training stages, each with its own settings.")
+    eval: EvalConfig = Field(EvalConfig(), description="The evaluation ladder over every trained model.")
+    export: ExportConfig = Field(ExportConfig(), description="GGUF files, the parity gate, the Modelfile and "
+                                 "the model card.")
+    serve: ServeConfig = Field(ServeConfig(), description="`doppel serve`: the HTTP server and web chat.")
+    teacher: TeacherConfig = Field(TeacherConfig(), description="The teacher LLM endpoint used by synth and "
+                                   "the judge.")
+    synth: SynthConfig = Field(SynthConfig(), description="Teacher-made training data.")
+    estimate: EstimateConfig = Field(EstimateConfig(), description="Assumptions of `doppel estimate` (GPU, "
+                                     "prices, tokens per request).")
 
     @field_validator("name")
     @classmethod

@@ -10,6 +10,7 @@ sends only the requests that have no answer yet. Token usage and cost are summed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pydantic import SecretStr
 
@@ -55,6 +56,21 @@ def resolve_teacher(cfg: TeacherConfig) -> TeacherConfig | None:
         # Local servers (vLLM, llama.cpp, Ollama) ignore the key but the client needs one.
         key = os.environ.get("OPENAI_API_KEY") or "not-needed"
     return cfg.model_copy(update={"base_url": base_url, "api_key": SecretStr(key)})
+
+
+@contextlib.contextmanager
+def teacher_endpoint(cfg: TeacherConfig) -> Iterator[TeacherConfig | None]:
+    """resolve_teacher for the duration of a block; with `teacher.local` (a GGUF file or a bundled
+    model name), a llama.cpp server for it is started on a loopback port first and stopped when
+    the block ends, also on an error or Ctrl-C (doppel.serve.local). Its answers cost nothing."""
+    if not cfg.local:
+        yield resolve_teacher(cfg)
+        return
+    from doppel.serve.local import local_endpoint
+
+    with local_endpoint(cfg.local, cfg.local_parallel, cfg.local_context) as (url, name):
+        yield cfg.model_copy(update={"base_url": url, "model": name, "api_key": SecretStr("local"),
+                                     "prices": {}})
 
 
 def request_key(model: str, messages: list[dict], params: dict, attempt: int = 0) -> str:

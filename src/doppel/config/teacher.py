@@ -21,6 +21,14 @@ class TeacherConfig(Strict):
                                  "uses the OPENAI_BASE_URL environment variable; with neither, the teacher "
                                  "steps (synth, judge) are skipped.")
     model: str = Field("gpt-4o-mini", description="The model name asked of the endpoint.")
+    local: str | None = Field(None, description="A local model to teach and judge with instead of an endpoint: "
+                              "a .gguf file (e.g. one Ollama or LM Studio downloaded) or a bundled model name "
+                              "(smollm2-135m-instruct). Doppel serves it with llama.cpp on a loopback port while "
+                              "a stage needs it; base_url and model are then not used, and it costs nothing.")
+    local_parallel: int = Field(2, ge=1, le=32, description="Replies the local model writes at once (one "
+                                "llama.cpp instance each, the CPU's cores shared among them).")
+    local_context: int = Field(4096, ge=512, description="Context length of each local llama.cpp instance, in "
+                               "tokens (prompt plus answer).")
     api_key: SecretStr | None = Field(None, description="The endpoint's key; better left empty so it falls "
                                       "back to the OPENAI_API_KEY environment variable. It is never written "
                                       "out.")

@@ -110,12 +110,12 @@ def judge_if_on(teacher, cfg: JudgeSettings, persona: PersonaConfig, runs, held,
     "skipped" note when no endpoint is configured."""
     if teacher is None or not cfg.enabled or cfg.questions <= 0:
         return None
-    from doppel.teacher import resolve_teacher
+    from doppel.teacher import teacher_endpoint
 
-    resolved = resolve_teacher(teacher)
-    if resolved is None:
-        return {"skipped": "no judge endpoint (set teacher.base_url or OPENAI_BASE_URL)"}
-    return judge_ladder(resolved, cfg, persona, runs, held, prompter, cache_path)
+    with teacher_endpoint(teacher) as resolved:
+        if resolved is None:
+            return {"skipped": "no judge endpoint (set teacher.base_url, OPENAI_BASE_URL or teacher.local)"}
+        return judge_ladder(resolved, cfg, persona, runs, held, prompter, cache_path)
 
 
 def _passages(prompter, question: str) -> str:

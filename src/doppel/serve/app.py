@@ -21,7 +21,7 @@ from doppel.serve.server import (ServerState, Slots, chat_messages, check_auth, 
 
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Doppel", docs_url=None, redoc_url=None, openapi_url=None)
-    slots = Slots(state.cfg.max_queue, state.cfg.queue_timeout)
+    slots = Slots(state.cfg.max_queue, state.cfg.queue_timeout, getattr(state.engine, "parallel", 1))
     app.state.doppel, app.state.slots = state, slots
 
     @app.exception_handler(APIError)
@@ -40,7 +40,7 @@ def create_app(state: ServerState) -> FastAPI:
     @app.get("/health")
     async def health():
         return {"status": "ok", "model": state.model_id, "backend": state.engine.backend,
-                "busy": slots.busy, "waiting": slots.waiting}
+                "busy": slots.busy, "running": slots.active, "slots": slots.running, "waiting": slots.waiting}
 
     @app.get("/v1/models")
     async def models(request: Request):

@@ -98,12 +98,12 @@ class GGUFEngine:
 
     backend = "gguf"
 
-    def __init__(self, path: str | Path, n_ctx: int = 0):
+    def __init__(self, path: str | Path, n_ctx: int = 0, threads: int | None = None):
         from doppel.modeling import llamacpp
 
         llamacpp.quiet()
         self._lc = llamacpp
-        self.llm = llamacpp.load_gguf(path, n_ctx=n_ctx)
+        self.llm = llamacpp.load_gguf(path, n_ctx=n_ctx, threads=threads)
         self.describe = str(path)
         self.context_length = llamacpp.context_length(self.llm)
 
@@ -127,3 +127,35 @@ class GGUFEngine:
             reason = finish or reason
         used = len(self._lc.tokenize(self.llm, "".join(pieces), special=False)) + (reason == "stop")
         yield Finish(reason, len(prompt_ids), used)
+
+
+class EnginePool:
+    """Several engines of one model, each generating one reply at a time: `parallel` replies at
+    once (the server's slots). Prompts are tokenized by the first engine."""
+
+    def __init__(self, engines: list):
+        import queue
+
+        if not engines:
+            raise ValueError("an engine pool needs at least one engine")
+        self.engines = engines
+        self.parallel = len(engines)
+        first = engines[0]
+        self.backend, self.describe, self.context_length = first.backend, first.describe, first.context_length
+        self._free: queue.Queue = queue.Queue()
+        for engine in engines:
+            self._free.put(engine)
+
+    def chat_ids(self, messages: list[dict]) -> list[int]:
+        return self.engines[0].chat_ids(messages)
+
+    def text_ids(self, text: str) -> list[int]:
+        return self.engines[0].text_ids(text)
+
+    def stream(self, prompt_ids, settings, seed=None, cancel=None):
+        engine = self._free.get()  # the server's slots never let more streams run than engines
+        try:
+            yield from engine.stream(prompt_ids, settings, seed, cancel)
+        finally:
+            self._free.put(engine)
+

@@ -1,6 +1,7 @@
 """The OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions, /v1/models, /health, /.
 
-One engine generates one reply at a time; requests wait their turn in a bounded queue, and
+Each engine generates one reply at a time (a pool of engines, several); requests wait their turn
+in a bounded queue, and
 when it is full (or a request waited too long) they are answered 429 with Retry-After
 instead of piling up. A client that goes away cancels its generation.
 """
@@ -25,17 +26,22 @@ DEFAULT_MAX_TOKENS = 256
 
 
 class Slots:
-    """One running generation, at most `max_queue` waiting; the rest are turned away."""
+    """`running` generations at once (one per engine of the pool), at most `max_queue` waiting;
+    the rest are turned away."""
 
-    def __init__(self, max_queue: int, timeout: float):
-        self.max_queue, self.timeout = max_queue, timeout
+    def __init__(self, max_queue: int, timeout: float, running: int = 1):
+        self.max_queue, self.timeout, self.running = max_queue, timeout, running
         self.waiting = 0
-        self.busy = False
+        self.active = 0
         self._sem: asyncio.Semaphore | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.active > 0
 
     async def acquire(self) -> None:
         if self._sem is None:
-            self._sem = asyncio.Semaphore(1)
+            self._sem = asyncio.Semaphore(self.running)
         if self._sem.locked() and self.waiting >= self.max_queue:
             raise APIError(429, "the server is busy: too many requests are waiting; retry shortly",
                            "overloaded", kind="rate_limit_error", headers={"Retry-After": "1"})
@@ -47,10 +53,10 @@ class Slots:
                            kind="rate_limit_error", headers={"Retry-After": "1"}) from None
         finally:
             self.waiting -= 1
-        self.busy = True
+        self.active += 1
 
     def release(self) -> None:
-        self.busy = False
+        self.active -= 1
         self._sem.release()
 
 
@@ -60,7 +66,7 @@ class ServerState:
     model_id: str
     cfg: ServeConfig
     defaults: GenerationSettings
-    system_prompt: str
+    system_prompt: str | None  # put first where a conversation has no system message (None: nothing is added)
     api_key: str | None = None
     grounder: object | None = None  # doppel.serve.grounding.Grounder
 
@@ -165,10 +171,10 @@ def check_model(state: ServerState, model: str) -> None:
 
 def chat_messages(state: ServerState, req: ChatRequest) -> list[dict]:
     messages = [{"role": m.role, "content": m.text()} for m in req.messages]
-    if messages[0]["role"] != "system":
+    if messages[0]["role"] != "system" and state.system_prompt is not None:
         messages.insert(0, {"role": "system", "content": state.system_prompt})
     grounded = state.cfg.grounded if req.grounded is None else req.grounded
-    if grounded and state.grounder is not None:
+    if grounded and state.grounder is not None and messages[0]["role"] == "system":
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         messages[0] = {"role": "system", "content": state.grounder.system_prompt(messages[0]["content"], question)}
     return messages

@@ -20,17 +20,22 @@ from doppel.synth import generate, guard
 from doppel.synth.identity import identity_examples
 from doppel.synth.preferences import pair, usable
 from doppel.synth.scoring import histograms
-from doppel.teacher import Teacher, resolve_teacher
+from doppel.teacher import Teacher, teacher_endpoint
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
 
-NOTICE = ("no teacher endpoint (set teacher.base_url in the config or OPENAI_BASE_URL): "
+NOTICE = ("no teacher endpoint (set teacher.base_url or teacher.local in the config, or OPENAI_BASE_URL): "
           "teacher steps skipped; identity examples made from the persona")
 
 
 def run(cfg: SynthConfig, teacher_cfg: TeacherConfig, persona: PersonaConfig, seed: int,
         ws: Workspace) -> StageResult:
+    with teacher_endpoint(teacher_cfg) as resolved:  # a local teacher is served only while this runs
+        return _run(cfg, resolved, persona, seed, ws)
+
+
+def _run(cfg: SynthConfig, resolved: TeacherConfig | None, persona: PersonaConfig, seed: int,
+         ws: Workspace) -> StageResult:
     sft_out, pref_out = ws.data / "sft" / "synth.jsonl", ws.data / "pref" / "train.jsonl"
-    resolved = resolve_teacher(teacher_cfg)
     if resolved is None:
         # Stale teacher data from an earlier configuration must not reach training.
         pref_out.unlink(missing_ok=True)

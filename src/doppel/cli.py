@@ -78,7 +78,8 @@ def _reporter(console) -> Callable[[str, str, dict], None]:
     return report
 
 
-def _run(config: Path, overrides, stages: list[str] | None, start: str | None, force: bool):
+def _run(config: Path, overrides, stages: list[str] | None, start: str | None, force: bool,
+         resume: str = "auto"):
     from doppel import pipeline
 
     cfg = _load(config, overrides)
@@ -89,7 +90,8 @@ def _run(config: Path, overrides, stages: list[str] | None, start: str | None, f
     from doppel.train.distributed import is_main
 
     # With several training processes only rank 0 reports; the others would repeat it.
-    pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console) if is_main() else None)
+    pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console) if is_main() else None,
+                          resume=resume)
     if "eval" in names and (ws.eval / "results.json").exists():
         from doppel.evaluate.report import print_results
 
@@ -201,7 +203,6 @@ def train(config: Path = ConfigArg,
     from doppel.errors import UserError
     from doppel.pipeline import GROUPS
     from doppel.train import distributed
-    from doppel.train.common import set_resume_policy
 
     names = [*(stages or []), *(stage or [])] or ["train"]
     wrong = [n for n in names if n != "train" and n not in GROUPS["train"]]
@@ -210,7 +211,7 @@ def train(config: Path = ConfigArg,
                         f"(use 'doppel run CONFIG --only {wrong[0]}' for other stages)")
     if resume and restart:
         raise UserError("--resume and --restart contradict each other; pass one of them")
-    set_resume_policy("require" if resume else "restart" if restart else "auto")
+    choice = "require" if resume else "restart" if restart else "auto"  # see train.checkpoints.RESUME_CHOICES
     if num_processes > 1 and not distributed.is_worker():
         import torch
 
@@ -225,7 +226,7 @@ def train(config: Path = ConfigArg,
             raise typer.Exit(code)
         return
     distributed.init()
-    _run(config, set_, names, None, force)
+    _run(config, set_, names, None, force, choice)
 
 
 @app.command("eval")

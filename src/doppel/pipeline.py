@@ -25,10 +25,10 @@ class Stage:
     run: Callable[[Config, Workspace, str], StageResult]
 
 
-def _env(cfg: Config):
-    from doppel.train.common import TrainEnv
+def _env(cfg: Config, resume: str = "auto"):
+    from doppel.train.env import TrainEnv
 
-    return TrainEnv.from_config(cfg.train.device, cfg.train.bf16, cfg.seed)
+    return TrainEnv.from_config(cfg.train.device, cfg.train.bf16, cfg.seed, resume)
 
 
 def base_source(cfg: Config, ws: Workspace) -> ModelSource:
@@ -89,30 +89,30 @@ def _synth_settings(c: Config) -> list:
             os.environ.get("OPENAI_BASE_URL")]
 
 
-def _run_pretrain(cfg: Config, ws: Workspace, key: str) -> StageResult:
+def _run_pretrain(cfg: Config, ws: Workspace, key: str, resume: str = "auto") -> StageResult:
     from doppel.train import pretrain
 
-    return pretrain.run(cfg.train.pretrain, cfg.model, _env(cfg), ws, key)
+    return pretrain.run(cfg.train.pretrain, cfg.model, _env(cfg, resume), ws, key)
 
 
-def _run_cpt(cfg: Config, ws: Workspace, key: str) -> StageResult:
+def _run_cpt(cfg: Config, ws: Workspace, key: str, resume: str = "auto") -> StageResult:
     from doppel.train import cpt
 
-    return cpt.run(cfg.train.cpt, base_source(cfg, ws), _env(cfg), ws, key)
+    return cpt.run(cfg.train.cpt, base_source(cfg, ws), _env(cfg, resume), ws, key)
 
 
-def _run_sft(cfg: Config, ws: Workspace, key: str) -> StageResult:
+def _run_sft(cfg: Config, ws: Workspace, key: str, resume: str = "auto") -> StageResult:
     from doppel.train import sft
 
-    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg), ws, key, cfg.model.chat_template,
+    return sft.run(cfg.train.sft, tuned_source(cfg, ws, "sft"), _env(cfg, resume), ws, key, cfg.model.chat_template,
                    system_prompt=cfg.persona.prompt(), synth=cfg.synth.enabled)
 
 
-def _run_pref(cfg: Config, ws: Workspace, key: str) -> StageResult:
+def _run_pref(cfg: Config, ws: Workspace, key: str, resume: str = "auto") -> StageResult:
     from doppel.train import preference
 
     src = stage_model(ws.root, "sft") if cfg.train.sft.enabled else None
-    return preference.run(cfg.train.pref, src or tuned_source(cfg, ws, "sft"), _env(cfg), ws, key)
+    return preference.run(cfg.train.pref, src or tuned_source(cfg, ws, "sft"), _env(cfg, resume), ws, key)
 
 
 def _sft_policy(cfg: Config, ws: Workspace) -> ModelSource:
@@ -121,20 +121,20 @@ def _sft_policy(cfg: Config, ws: Workspace) -> ModelSource:
     return src or tuned_source(cfg, ws, "sft")
 
 
-def _run_reward(cfg: Config, ws: Workspace, key: str) -> StageResult:
+def _run_reward(cfg: Config, ws: Workspace, key: str, resume: str = "auto") -> StageResult:
     from doppel.train import reward
 
-    return reward.run(cfg.train.reward, _sft_policy(cfg, ws), _env(cfg), ws, key)
+    return reward.run(cfg.train.reward, _sft_policy(cfg, ws), _env(cfg, resume), ws, key)
 
 
-def _run_rl(cfg: Config, ws: Workspace, key: str) -> StageResult:
+def _run_rl(cfg: Config, ws: Workspace, key: str, resume: str = "auto") -> StageResult:
     from doppel.train import rl
 
     if cfg.train.rl.reward_model_weight and not cfg.train.reward.enabled:
         raise UserError("train.rl.reward_model_weight > 0 needs the reward model: set train.reward.enabled: true "
                         "(it trains on the preference pairs), or set train.rl.reward_model_weight: 0 to reward "
                         "person-likeness alone")
-    return rl.run(cfg.train.rl, _sft_policy(cfg, ws), _env(cfg), ws, key)
+    return rl.run(cfg.train.rl, _sft_policy(cfg, ws), _env(cfg, resume), ws, key)
 
 
 def _run_eval(cfg: Config, ws: Workspace, key: str) -> StageResult:
@@ -238,8 +238,12 @@ def stage_keys(stage: Stage, cfg: Config, ws: Workspace) -> tuple[str, str]:
 
 
 def run_pipeline(cfg: Config, ws: Workspace, names: list[str], force: bool = False,
-                 report: Callable[[str, str, dict], None] | None = None) -> dict[str, str]:
-    """Run the named stages in order; returns each stage's outcome (done/skipped/disabled)."""
+                 report: Callable[[str, str, dict], None] | None = None, resume: str = "auto") -> dict[str, str]:
+    """Run the named stages in order; returns each stage's outcome (done/skipped/disabled).
+
+    `resume` (doppel train --resume / --restart) goes to the training stages that run; "require"
+    only to the first of them, the later ones start normally.
+    """
     report = report or (lambda name, status, summary: None)
     if any(s.name in names and s.name != "ingest" for s in STAGES):
         from doppel.modeling import quiet_libraries
@@ -266,7 +270,9 @@ def run_pipeline(cfg: Config, ws: Workspace, names: list[str], force: bool = Fal
         barrier()  # no rank may see this stage as started before all have checked it
         started = ws.begin(stage.name, config_hash, inputs_hash) if main else time.time()
         try:
-            result = stage.run(cfg, ws, f"{config_hash}:{inputs_hash}")
+            training = {"resume": resume} if stage.name in GROUPS["train"] else {}
+            result = stage.run(cfg, ws, f"{config_hash}:{inputs_hash}", **training)
+            resume = "auto" if training and resume == "require" else resume
         except BaseException as err:
             if main:
                 ws.fail(stage.name, started, f"{type(err).__name__}: {err}")

@@ -13,7 +13,7 @@ from doppel.metrics.likeness import PersonClassifier, shuffle_words
 from doppel.modeling.loading import ModelSource, load_model, stage_model
 from doppel.records import Example, Message, PreferencePair, read_jsonl
 from doppel.train import reward, rl, sft
-from doppel.train.common import TrainEnv
+from doppel.train.env import TrainEnv
 from doppel.workspace import atomic_write_jsonl
 from tests.conftest import doppel, write_tiny_config
 from tests.train.test_recipes import ANSWERS, sft_workspace

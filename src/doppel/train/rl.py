@@ -28,8 +28,12 @@ from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, load_model, write_meta
 from doppel.modeling.tokenizer import end_of_turn_ids
 from doppel.records import Document, Example, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, lora_config, run_training,
-                                 save_trained, trainer_kwargs)
+from doppel.train.arguments import callbacks, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.lora import lora_config
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.running import run_training
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
@@ -202,7 +206,7 @@ def run(cfg: RLConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, run_key: 
     model.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
     model = get_peft_model(model, lora_config(cfg.lora, model=model))
 
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     args = GRPOConfig(output_dir=str(ckpt), num_generations=cfg.num_generations,
                       max_completion_length=cfg.max_completion_length, temperature=cfg.temperature, top_p=1.0,
                       beta=cfg.beta, **trainer_kwargs(cfg, env))

@@ -150,7 +150,7 @@ def _run_export(cfg: Config, ws: Workspace, key: str) -> StageResult:
     newest = [stage_model(ws.root, s) for s in ("rl", "pref", "sft") if getattr(cfg.train, s).enabled]
     src = next((m for m in newest if m is not None), None)
     return stage.run(cfg.export, src or tuned_source(cfg, ws, "sft"), cfg.persona, cfg.model, cfg.train,
-                     cfg.eval.generation, cfg.seed, ws)
+                     cfg.eval.generation, ws)
 
 
 def _run_eval_gguf(cfg: Config, ws: Workspace, key: str) -> StageResult:

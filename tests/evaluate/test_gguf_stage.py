@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
+from doppel.metrics import likeness_store
+from doppel.metrics.likeness import person_likeness
 from tests.conftest import doppel
 
 KEYS = ("heldout_perplexity", "heldout_answer_perplexity", "person_likeness", "delta", "distinct_2_ratio",
@@ -31,8 +35,9 @@ def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
     assert kinds, "the tiny run's export writes GGUF files by default"
     assert list(models) == ["base", "prompted", "cpt", "sft", *(f"gguf-{k}" for k in kinds)]
     assert results["gguf"]["exported_from"] == "sft"
-    # The same classifier as the HF rungs: refitted on the eval stage's saved answers.
+    # The same classifier as the HF rungs: the one the eval stage saved in eval/likeness/.
     assert results["gguf"]["classifier_cv_auc"] == results["reference"]["classifier_cv_auc"]
+    saved = likeness_store.load(run_dir / "eval" / "likeness", "fix")
     sft = models["sft"]
     sft_questions = [s["question"] for s in _lines(run_dir / "eval" / "samples" / "sft.jsonl")]
     for kind in kinds:
@@ -48,6 +53,7 @@ def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
         assert [s["question"] for s in samples] == sft_questions  # same questions, same rounds
         assert any(s["answer"] for s in samples)
         assert len(results["likeness_distributions"][f"gguf-{kind}"]) == row["answers"]
+        assert person_likeness(saved, [s["answer"] for s in samples])["person_likeness"] == row["person_likeness"]
     # f16 is the SFT model in llama.cpp: perplexity from its logits matches transformers'.
     f16 = models["gguf-f16"]
     assert abs(f16["heldout_perplexity"] / sft["heldout_perplexity"] - 1) < 0.01
@@ -236,3 +242,12 @@ def test_gguf_files_chosen_puts_only_the_modelfiles_file_on_the_ladder(tiny_run,
     assert "no GGUF file passed the parity gate" in result.summary["notice"]
     models = json.loads((run / "eval" / "results.json").read_text())["models"]
     assert not [m for m in models if m.startswith("gguf-")]
+
+
+def test_without_the_eval_stages_classifier_eval_gguf_says_what_to_run(tmp_path):
+    from doppel.errors import UserError
+    from doppel.evaluate.gguf_stage import _classifier
+    from doppel.workspace import Workspace
+
+    with pytest.raises(UserError, match=r"eval/likeness/classifier\.json is missing.*--only eval --force"):
+        _classifier(Workspace(tmp_path))

@@ -39,3 +39,36 @@ def test_samples_identity_and_report_are_written(tiny_run):
         assert f"plots/{name}" in report
     assert "SFT vs the prompted base" in report
     assert "person-likeness" in stdout
+
+
+def test_the_classifier_is_fitted_once_and_saved_with_what_it_was_fitted_on(tiny_run):
+    from doppel.config import load_config
+    from doppel.evaluate.heldout import load_inputs
+    from doppel.evaluate.scoring import fit_classifier
+    from doppel.metrics import likeness_store
+    from doppel.metrics.likeness import LADDER, likeness_half, person_likeness
+    from doppel.workspace import Workspace
+
+    _, run_dir, _ = tiny_run
+    folder = run_dir / "eval" / "likeness"
+    results = json.loads((run_dir / "eval" / "results.json").read_text())
+    meta = json.loads((folder / "classifier.json").read_text())
+    rows = [json.loads(x) for x in (folder / "answers.jsonl").read_text().splitlines()]
+    cfg = load_config(run_dir)
+    seed = cfg.seed
+    assert meta["fitted"] and meta["format"] == likeness_store.FORMAT and meta["seed"] == seed
+    assert meta["rows"] == len(rows) and meta["rows_sha256"] == likeness_store.rows_hash(rows)
+    assert meta["person"] == meta["person_answers"] == results["reference"]["classifier_training"]["person"]
+    assert meta["negatives"]["base"] > 0 and meta["negatives"]["question"] > 0
+    assert meta["cv_auc"] == results["reference"]["classifier_cv_auc"]
+    # Only the ladder's half of her answers: the RL reward's classifier learns from the other.
+    assert rows and all(likeness_half(r["person"]) == LADDER for r in rows)
+
+    loaded = likeness_store.load(folder, "fix")
+    sft = [json.loads(x)["answer"] for x in (run_dir / "eval" / "samples" / "sft.jsonl").read_text().splitlines()]
+    references = load_inputs(cfg.eval, cfg.persona, Workspace(run_dir)).references
+    # The loaded classifier gives the eval stage's own numbers on the same texts...
+    assert person_likeness(loaded, sft)["person_likeness"] == results["models"]["sft"]["person_likeness"]
+    assert [round(p, 4) for p in loaded.proba(references)] == results["likeness_distributions"]["person"]
+    # ... and is what its saved training rows give.
+    assert fit_classifier(rows, seed).proba(sft + references) == loaded.proba(sft + references)

@@ -4,7 +4,7 @@ Runs after export. Every file named in export/parity.json (or, with eval.gguf_fi
 only the one the Modelfile uses) is loaded in llama.cpp and answers
 the eval stage's held-out questions with the recorded generation settings; it is scored on
 the same held-out text (perplexity from llama.cpp's logits) and by the same metrics, with the
-person-likeness classifier refitted on exactly the data the eval stage used. The rungs are
+person-likeness classifier the eval stage fitted and saved (eval/likeness/). The rungs are
 added to eval/results.json (rows `gguf-<type>`), their samples to eval/samples/, and
 eval/report.html is written again. With the LLM judge on (eval.judge), it compares the files'
 answers with those of the model they came from, every pair in both orders (results.json's
@@ -17,7 +17,7 @@ import json
 
 from doppel.config import EvalConfig, PersonaConfig
 from doppel.errors import UserError
-from doppel.evaluate import heldout, ladder, scoring
+from doppel.evaluate import heldout, ladder
 from doppel.evaluate.gguf_model import GGUFModel
 from doppel.evaluate.report import write_report
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
@@ -83,16 +83,11 @@ def _exported_from(ws: Workspace, rows: dict) -> str | None:
     return next((label for label, row in rows.items() if source and row.get("model") == source), None)
 
 
-def _classifier(ws: Workspace, seed: int):
-    """The eval stage's person-likeness classifier, fitted again on the same answers."""
-    from doppel.evaluate.stage import CLASSIFIER_ANSWERS
+def _classifier(ws: Workspace):
+    """The eval stage's person-likeness classifier, as it saved it (eval/likeness/): the very same scorer."""
+    from doppel.metrics import likeness_store
 
-    path = ws.eval / CLASSIFIER_ANSWERS
-    if not path.exists():
-        raise UserError(f"{path} is missing (the eval stage of an older Doppel did not write it); run "
-                        f"'doppel run CONFIG --only eval --force', then 'doppel run CONFIG'")
-    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return scoring.fit_classifier(pairs, seed)
+    return likeness_store.load(ws.eval / likeness_store.FOLDER, likeness_store.REFIT)
 
 
 def _skip(ws: Workspace, results: dict, persona: PersonaConfig, notice: str) -> StageResult:
@@ -152,7 +147,7 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teach
         with GGUFModel(path, cfg.generation) as model:
             runs.append(ladder.answer_rung(model, PREFIX + kind, describe, plain, cfg, inputs.texts,
                                            inputs.conversations, inputs.questions, inputs.probes, seed))
-    clf = _classifier(ws, seed)
+    clf = _classifier(ws)
     rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
     for kind, r in zip(files, runs):
         rows[r.label].update(backend="gguf", gguf_type=kind, gguf_file=files[kind].name, exported_from=source,

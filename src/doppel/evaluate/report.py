@@ -204,6 +204,10 @@ def _pairwise_section(title: str, block: dict) -> str:
             f"<th>95% interval</th><th>Bradley–Terry strength</th></tr>{rows}</table>")
 
 
+RL_NOTE = ("The RL stage's reward used a person-likeness classifier of its own, fitted on the other half of her "
+           "training answers against other voices, so the rl row is not graded by the scorer it was trained to please.")
+
+
 def write_report(ws, results: dict, persona) -> Path:
     """eval/report.html with its PNG plots beside it in eval/plots/."""
     from doppel.evaluate import plots
@@ -222,6 +226,7 @@ def write_report(ws, results: dict, persona) -> Path:
     phrases = "".join(f"<li><b>{html.escape(m)}</b>: " + html.escape(", ".join(
         f"“{p['phrase']}” ×{p['ratio']}" for p in (r.get("overused_phrases") or [])[:5]) or "none") + "</li>"
         for m, r in rows.items())
+    rl_note = RL_NOTE if {"rl", "grpo"} & set(rows) else ""
     gguf_note = ("\nRows <code>gguf-…</code>: the exported GGUF files, run in llama.cpp on the same text and "
                  "questions with the same generation settings." if any(is_gguf(r) for r in rows.values()) else "")
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Doppel report: {html.escape(persona.name)}</title>
@@ -234,6 +239,7 @@ td,th{{border:1px solid #ccc;padding:.35rem .6rem;text-align:right;vertical-alig
 character 2–4-gram classifier (the person's real answers to training questions against the base model's
 and the prompted base's answers to them, and the interviewers' questions), scaled so the person's own held-out answers score 1.0; its cross-validated AUC is
 <b id="auc">{_fmt(auc)}</b>{' — a weak classifier, read person-likeness with care' if auc is not None and auc < 0.75 else ''}.
+{rl_note}
 Delta: Burrows' Delta over the most frequent words against the person's held-out text (0 = the person).
 Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).
 Identity: share of identity probes answered as the person; "no system" asks with no system message at all.

@@ -14,12 +14,9 @@ import time
 from doppel.config import EvalConfig, PersonaConfig
 from doppel.evaluate import heldout, ladder, scoring
 from doppel.evaluate.report import write_report
+from doppel.metrics import likeness_store
 from doppel.modeling.loading import ModelSource
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
-
-# The person's, the base model's and the prompted base's answers to training questions (and the
-# questions), kept so eval_gguf fits the same classifier.
-CLASSIFIER_ANSWERS = "classifier_answers.jsonl"
 
 
 def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], device: str, seed: int,
@@ -52,7 +49,8 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
     by_label = {r.label: r.classifier_answers for r in runs if r.classifier_answers}
     clf_rows = [{"question": q, "person": p, **{k: by_label[k][i] for k in ("base", "prompted") if k in by_label}}
                 for i, (q, p) in enumerate(zip(clf_questions, person_train))]
-    clf = scoring.fit_classifier(clf_rows, seed)
+    # Fitted once, here, and saved: export's parity gate and eval_gguf load this very classifier.
+    clf, clf_files = scoring.fit_and_save(clf_rows, inputs.references, seed, ws.eval / likeness_store.FOLDER)
     rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
     reference = scoring.reference_row(persona, inputs.references, [c.text for c in inputs.chunks], clf)
     distributions["person"] = reference.pop("_likeness_distribution", [])
@@ -65,8 +63,7 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
                                  "questions": len(held), **heldout.perplexity_counts(inputs)},
                      "generation": cfg.generation.model_dump(), "likeness_distributions": distributions}
     outputs = [ws.eval / "results.json", ws.eval / "report.html", *heldout.write_samples(runs, held, ws)]
-    atomic_write_jsonl(ws.eval / CLASSIFIER_ANSWERS, clf_rows)
-    outputs.append(ws.eval / CLASSIFIER_ANSWERS)
+    outputs += clf_files
     if probes:
         atomic_write_jsonl(ws.eval / "identity.jsonl", heldout.identity_rows(runs, probes))
         outputs.append(ws.eval / "identity.jsonl")

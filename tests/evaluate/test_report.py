@@ -25,3 +25,16 @@ def test_best_per_column_and_plain_verdicts():
     (line,) = stage_verdicts(with_pairwise(results))
     assert line.startswith("SFT vs the prompted base: beats it on voice (0.9 vs 0.3)")
     assert "loses on the judge's vote (0.3 vs 0.7), faithfulness (2 vs 4.5)" in line
+
+
+def test_the_report_stage_needs_the_eval_results(tmp_path):
+    import pytest
+
+    from doppel.config import PersonaConfig
+    from doppel.errors import UserError
+    from doppel.evaluate import report
+    from doppel.workspace import Workspace
+
+    with pytest.raises(UserError, match="results.json is missing.*doppel run CONFIG"):
+        report.run(PersonaConfig(name="Mara Quell"), Workspace(tmp_path).create())
+    assert not (tmp_path / "eval" / "report.html").exists()

@@ -8,7 +8,7 @@ import time
 
 from tests.conftest import doppel, write_tiny_config
 
-STAGES = ["ingest", "build", "synth", "pretrain", "cpt", "sft", "eval", "export", "eval_gguf"]
+STAGES = ["ingest", "build", "synth", "pretrain", "cpt", "sft", "eval", "export", "eval_gguf", "report"]
 
 
 def finished(run_dir):
@@ -25,10 +25,11 @@ def test_whole_run_writes_every_artifact(tiny_run):
                 "data/heldout/dialogues.jsonl", "data/stats.json", "tokenizer/tokenizer.json",
                 "models/pretrain/model/config.json", "models/cpt/model/config.json",
                 "models/sft/adapter/adapter_config.json", "eval/results.json", "eval/samples/sft.jsonl",
+                "eval/gguf.json", "eval/report.html",
                 "export/merged/config.json"]:
         assert (run_dir / rel).exists(), rel
     results = json.loads((run_dir / "eval" / "results.json").read_text())
-    assert list(results["models"])[:4] == ["base", "prompted", "cpt", "sft"]  # then one row per GGUF
+    assert list(results["models"]) == ["base", "prompted", "cpt", "sft"]  # the GGUF rows: eval/gguf.json
     for row in (results["models"][m] for m in ("base", "cpt", "sft")):  # prompted = base weights
         assert row["heldout_perplexity"] > 1 and row["heldout_answer_perplexity"] > 1
     assert "Persona evaluation" in out
@@ -48,7 +49,7 @@ def test_second_run_skips_and_override_reruns_only_downstream(tiny_run):
     changed = doppel("run", config, "--set", "train.sft.learning_rate=4e-3")
     assert changed.returncode == 0, changed.stderr[-2000:]
     after = finished(run_dir)
-    assert [s for s in STAGES if after[s] != before[s]] == ["sft", "eval", "export", "eval_gguf"]
+    assert [s for s in STAGES if after[s] != before[s]] == ["sft", "eval", "export", "eval_gguf", "report"]
     resolved = (run_dir / "config.resolved.yaml").read_text()
     assert "learning_rate: 0.004" in resolved
     # back to the file's settings for the other tests sharing this run

@@ -92,10 +92,10 @@ def _run(config: Path, overrides, stages: list[str] | None, start: str | None, f
     # With several training processes only rank 0 reports; the others would repeat it.
     pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console) if is_main() else None,
                           resume=resume)
-    if "eval" in names and (ws.eval / "results.json").exists():
+    if {"eval", "report"} & set(names) and (ws.eval / "results.json").exists():
         from doppel.evaluate.report import print_results
 
-        print_results(ws.eval / "results.json", console)
+        print_results(ws.eval, console)
     return ws
 
 
@@ -251,7 +251,7 @@ def eval_(config: Path = typer.Argument(..., help="A config YAML file or run fol
         serve(run_dir, host, port, questions, models.split(",") if models else None,
               echo=lambda line: print(line, flush=True))
         return
-    _run(config, set_, ["eval"], None, force)
+    _run(config, set_, ["eval", "report"], None, force)
 
 
 @app.command()

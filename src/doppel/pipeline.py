@@ -159,6 +159,12 @@ def _run_eval_gguf(cfg: Config, ws: Workspace, key: str) -> StageResult:
     return gguf_stage.run(cfg.eval, cfg.persona, cfg.seed, ws, teacher=cfg.teacher)
 
 
+def _run_report(cfg: Config, ws: Workspace, key: str) -> StageResult:
+    from doppel.evaluate import report
+
+    return report.run(cfg.persona, ws)
+
+
 def _train_env(c: Config) -> dict:
     return {"device": c.train.device, "bf16": c.train.bf16, "seed": c.seed}
 
@@ -184,10 +190,13 @@ STAGES: tuple[Stage, ...] = (
           ("build", "pretrain", "cpt", "sft", "pref", "rl"), lambda c: c.eval.enabled, _run_eval),
     Stage("export", lambda c: [c.export, c.persona, c.eval.generation, c.seed],
           ("build", "pretrain", "cpt", "sft", "pref", "rl", "eval"), lambda c: c.export.enabled, _run_export),
-    # Each exported GGUF as a rung of the eval ladder: after export, added to eval/results.json.
+    # Each exported GGUF as a rung of the eval ladder: after export, its rows in eval/gguf.json.
     Stage("eval_gguf", lambda c: [c.eval, c.persona, c.seed, c.teacher.base_url, c.teacher.model],
           ("build", "eval", "export"),
           lambda c: c.eval.enabled and c.export.enabled, _run_eval_gguf),
+    # eval's and eval_gguf's files read as one ladder (doppel.eval_results): eval/report.html.
+    Stage("report", lambda c: [c.persona], ("pretrain", "cpt", "sft", "pref", "reward", "rl", "eval", "eval_gguf"),
+          lambda c: c.eval.enabled, _run_report),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 GROUPS = {"train": ("pretrain", "cpt", "sft", "pref", "reward", "rl")}

@@ -39,3 +39,16 @@ def test_the_report_says_the_rl_rung_was_rewarded_by_another_classifier(tmp_path
     rl = {**sft, "rl": {"model": "rl", "person_likeness": 0.9, "answers": 2}}
     with_rl = write_report(ws, {"models": rl, "reference": {}}, persona).read_text()
     assert RL_NOTE not in without and RL_NOTE in with_rl
+
+
+def test_the_report_stage_needs_the_eval_results(tmp_path):
+    import pytest
+
+    from doppel.config import PersonaConfig
+    from doppel.errors import UserError
+    from doppel.evaluate import report
+    from doppel.workspace import Workspace
+
+    with pytest.raises(UserError, match="results.json is missing.*doppel run CONFIG"):
+        report.run(PersonaConfig(name="Mara Quell"), Workspace(tmp_path).create())
+    assert not (tmp_path / "eval" / "report.html").exists()

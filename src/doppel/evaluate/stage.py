@@ -3,8 +3,9 @@
 Models: base, base prompted as the person, every trained stage. Metrics: held-out
 perplexities, person-likeness, function-word Delta, repetition and diversity, over-used
 phrases, identity probes; the LLM judge when an endpoint is configured; human A/B votes
-when any have been cast. Writes eval/results.json, eval/samples/, eval/report.html.
-The exported GGUF files join the ladder later, in the eval_gguf stage (gguf_stage.py).
+when any have been cast. Writes eval/results.json, eval/samples/, eval/identity.jsonl and
+never the exported files' rungs: those are the eval_gguf stage's (gguf_stage.py), and the
+report stage joins both into eval/report.html.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import time
 
 from doppel.config import EvalConfig, PersonaConfig
+from doppel.eval_results import RESULTS, gguf_rows_current
 from doppel.evaluate import heldout, ladder, scoring
-from doppel.evaluate.report import write_report
 from doppel.metrics import likeness_store
 from doppel.modeling.loading import ModelSource
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
@@ -21,10 +22,7 @@ from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_w
 
 def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], device: str, seed: int,
         ws: Workspace, teacher=None) -> StageResult:
-    from doppel.evaluate.gguf_stage import RECORD, forget_gguf_rungs
-
-    had_gguf = (ws.eval / RECORD).exists()  # the last ladder had rungs for exported GGUF files
-    forget_gguf_rungs(ws)  # the rungs of exported files are measured again after this ladder
+    had_gguf = gguf_rows_current(ws.eval)  # the exported files' rungs match the ladder this run replaces
     inputs = heldout.load_inputs(cfg, persona, ws)
     held, probes = inputs.held, inputs.probes
     prompter = ladder.Prompter(persona, inputs.train_answers, cfg.prompt_examples)
@@ -62,18 +60,17 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
                      "heldout": {"texts": len(inputs.chunks), "dialogues": len(inputs.dialogues),
                                  "questions": len(held), **heldout.perplexity_counts(inputs)},
                      "generation": cfg.generation.model_dump(), "likeness_distributions": distributions}
-    outputs = [ws.eval / "results.json", ws.eval / "report.html", *heldout.write_samples(runs, held, ws)]
-    outputs += clf_files
+    outputs = [ws.eval / RESULTS, *heldout.write_samples(runs, held, ws), *clf_files]
     if probes:
         atomic_write_jsonl(ws.eval / "identity.jsonl", heldout.identity_rows(runs, probes))
         outputs.append(ws.eval / "identity.jsonl")
     _judge(cfg, persona, teacher, runs, held, prompter, ws, results)
     _human(ws, results)
-    atomic_write_json(ws.eval / "results.json", results)
-    write_report(ws, results, persona)
+    atomic_write_json(ws.eval / RESULTS, results)
     summary = heldout.summary_rows(rows)
-    notes = {"gguf_rungs": "left out until the export runs again (the export depends on this evaluation): "
-                           "'doppel run CONFIG' exports the GGUF files and scores them"} if had_gguf else {}
+    stale = had_gguf and not gguf_rows_current(ws.eval)  # scored against the ladder just replaced
+    notes = {"gguf_rungs": "left out of the report until the export runs again (the export depends on this "
+                           "evaluation): 'doppel run CONFIG' exports the GGUF files and scores them"} if stale else {}
     return StageResult({"models": summary, "classifier_auc": reference.get("classifier_cv_auc"), **notes}, outputs)
 
 

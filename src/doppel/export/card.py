@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from doppel import eval_results
 from doppel.config import ModelConfig, PersonaConfig, TrainConfig
 from doppel.workspace import Workspace
 
@@ -69,7 +70,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def _evaluation(ws: Workspace) -> list[str]:
     # GGUF rungs (eval_gguf, after export) describe an earlier export's files: the parity table covers these.
-    results = {name: row for name, row in _read(ws.eval / "results.json").get("models", {}).items()
+    results = {name: row for name, row in eval_results.load(ws.eval).get("models", {}).items()
                if row.get("backend") != "gguf"}
     if not results:
         return ["No evaluation results were recorded (eval/results.json is missing)."]

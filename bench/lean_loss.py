@@ -41,7 +41,7 @@ def main() -> None:
 
     from doppel.config import LoraSettings
     from doppel.modeling.bases import resolve_base
-    from doppel.train.common import lora_config
+    from doppel.train.lora import lora_config
     from doppel.modeling.lean_loss import causal_lm, lean_training_forward
 
     base = resolve_base(args.base)

@@ -26,7 +26,7 @@ def main() -> None:
     from doppel.modeling import quiet_libraries
     from doppel.modeling.presets import build_model
     from doppel.modeling.tokenizer import train_tokenizer
-    from doppel.train.common import pack_blocks
+    from doppel.train.packing import pack_blocks
 
     quiet_libraries()
     with tempfile.TemporaryDirectory() as tmp:

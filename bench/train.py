@@ -116,8 +116,8 @@ def main() -> None:
     from doppel.modeling.tokenizer import train_tokenizer
     from doppel.records import Document, Example, Message
     from doppel.train import cpt, sft
-    from doppel.train.common import TrainEnv, pack_blocks
-    from doppel.train.packing import PackedCollator, packed_dataset
+    from doppel.train.env import TrainEnv
+    from doppel.train.packing import PackedCollator, pack_blocks, packed_dataset
     from doppel.workspace import Workspace, atomic_write_jsonl
 
     quiet_libraries()
@@ -144,7 +144,7 @@ def main() -> None:
         if args.method == "lora":
             from peft import get_peft_model
 
-            from doppel.train.common import lora_config
+            from doppel.train.lora import lora_config
 
             model = get_peft_model(model, lora_config(lora))
         return model

@@ -20,6 +20,8 @@ STATE = {"debug": False}
 
 SetOpt = typer.Option(None, "--set", help="Override a config key, e.g. --set train.sft.learning_rate=1e-4 (repeatable).")
 ConfigArg = typer.Argument(..., help="A config YAML file, or a run folder written by 'doppel run'.")
+PlanOpt = typer.Option(False, "--plan", help="Print each stage: run, skip (up to date) or disabled, why, and the model "
+                       "it starts from; check what the stages to run need. Runs nothing.")
 
 
 def _console():
@@ -78,10 +80,26 @@ def _reporter(console) -> Callable[[str, str, dict], None]:
     return report
 
 
-def _run(config: Path, overrides, stages: list[str] | None, start: str | None, force: bool):
+def _plan(cfg, names: list[str], force: bool) -> None:
+    """Print what `run` would do, stage by stage, and what is missing; write nothing."""
+    from doppel import pipeline
+    from doppel.stagegraph import plan_lines
+    from doppel.workspace import Workspace
+
+    pipeline.validate(cfg)
+    ws = Workspace(cfg.run_dir)
+    steps, problems = pipeline.plan_run(cfg, ws, names, force)
+    typer.echo(f"run folder: {ws.root}\nplan (nothing runs):")
+    typer.echo("\n".join(plan_lines(steps, problems)))
+
+
+def _run(config: Path, overrides, stages: list[str] | None, start: str | None, force: bool, plan: bool = False,
+         resume: str = "auto"):
     from doppel import pipeline
 
     cfg = _load(config, overrides)
+    if plan:
+        return _plan(cfg, pipeline.selected(stages, start), force)
     ws = pipeline.prepare(cfg)
     console = _console()
     console.print(f"run folder: {ws.root}")
@@ -89,11 +107,12 @@ def _run(config: Path, overrides, stages: list[str] | None, start: str | None, f
     from doppel.train.distributed import is_main
 
     # With several training processes only rank 0 reports; the others would repeat it.
-    pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console) if is_main() else None)
-    if "eval" in names and (ws.eval / "results.json").exists():
+    pipeline.run_pipeline(cfg, ws, names, force=force, report=_reporter(console) if is_main() else None,
+                          resume=resume)
+    if {"eval", "report"} & set(names) and (ws.eval / "results.json").exists():
         from doppel.evaluate.report import print_results
 
-        print_results(ws.eval / "results.json", console)
+        print_results(ws.eval, console)
     return ws
 
 
@@ -103,9 +122,9 @@ def run(config: Path = ConfigArg,
         force: bool = typer.Option(False, "--force", help="Rerun stages even when they are up to date."),
         only: Optional[list[str]] = typer.Option(None, "--only", help="Run only this stage (repeatable)."),
         start: Optional[str] = typer.Option(None, "--from", help="Start at this stage."),
-        set_: Optional[list[str]] = SetOpt) -> None:
+        plan: bool = PlanOpt, set_: Optional[list[str]] = SetOpt) -> None:
     """Run every stage in order, skipping stages whose inputs and settings did not change."""
-    _run(config, set_, only, start, force)
+    _run(config, set_, only, start, force, plan)
 
 
 @app.command()
@@ -201,7 +220,6 @@ def train(config: Path = ConfigArg,
     from doppel.errors import UserError
     from doppel.pipeline import GROUPS
     from doppel.train import distributed
-    from doppel.train.common import set_resume_policy
 
     names = [*(stages or []), *(stage or [])] or ["train"]
     wrong = [n for n in names if n != "train" and n not in GROUPS["train"]]
@@ -210,7 +228,7 @@ def train(config: Path = ConfigArg,
                         f"(use 'doppel run CONFIG --only {wrong[0]}' for other stages)")
     if resume and restart:
         raise UserError("--resume and --restart contradict each other; pass one of them")
-    set_resume_policy("require" if resume else "restart" if restart else "auto")
+    choice = "require" if resume else "restart" if restart else "auto"  # see train.checkpoints.RESUME_CHOICES
     if num_processes > 1 and not distributed.is_worker():
         import torch
 
@@ -225,7 +243,7 @@ def train(config: Path = ConfigArg,
             raise typer.Exit(code)
         return
     distributed.init()
-    _run(config, set_, names, None, force)
+    _run(config, set_, names, None, force, resume=choice)
 
 
 @app.command("eval")
@@ -250,7 +268,7 @@ def eval_(config: Path = typer.Argument(..., help="A config YAML file or run fol
         serve(run_dir, host, port, questions, models.split(",") if models else None,
               echo=lambda line: print(line, flush=True))
         return
-    _run(config, set_, ["eval"], None, force)
+    _run(config, set_, ["eval", "report"], None, force)
 
 
 @app.command()
@@ -352,14 +370,16 @@ def demo(out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder f
          from_scratch: bool = typer.Option(False, "--from-scratch",
                                            help="Pretrain a small base on the background corpus instead of "
                                                 "fine-tuning the bundled SmolLM2-135M-Instruct."),
-         force: bool = typer.Option(False, "--force"), set_: Optional[list[str]] = SetOpt) -> None:
+         force: bool = typer.Option(False, "--force"), plan: bool = PlanOpt,
+         set_: Optional[list[str]] = SetOpt) -> None:
     """Generate the fictional demo persona's sources and run the whole pipeline on them."""
     from doppel.demo.config import prepare_demo
 
     config = prepare_demo(out, seed, scale, from_scratch)
     typer.echo(f"demo sources and config written under {out}")
-    ws = _run(config, set_, None, None, force)
-    typer.echo(f"\nchat with it: doppel chat {ws.root}")
+    ws = _run(config, set_, None, None, force, plan)
+    if not plan:
+        typer.echo(f"\nchat with it: doppel chat {ws.root}")
 
 
 def main() -> None:

@@ -181,7 +181,8 @@ class Workspace:
     def fail(self, stage: str, started: float, error: str) -> None:
         self._update(stage, status="failed", seconds=round(time.time() - started, 2), error=error)
 
-    def output_hash(self, stage: str) -> str:
-        """The recorded fingerprint of a finished stage's outputs (an input of later stages)."""
-        e = self.stage_entry(stage)
+    def output_hash(self, stage: str, counted: bool = True) -> str:
+        """The recorded fingerprint of a finished stage's outputs (an input of later stages);
+        not `counted`, that of a stage that never ran (one switched off since)."""
+        e = self.stage_entry(stage) if counted else {}
         return hash_config({"status": e.get("status"), "outputs": e.get("outputs", {})})

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
+from doppel.metrics import likeness_store
+from doppel.metrics.likeness import person_likeness
 from tests.conftest import doppel
 
 KEYS = ("heldout_perplexity", "heldout_answer_perplexity", "person_likeness", "delta", "distinct_2_ratio",
@@ -22,17 +26,38 @@ def _copy(tiny_run, tmp_path):
     return run
 
 
+def _ladder(run) -> dict:
+    """eval's and eval_gguf's rows as every reader sees them."""
+    from doppel import eval_results
+
+    return eval_results.load(run / "eval")
+
+
+def _report(run) -> str:
+    """eval/report.html written again by the report stage, after a stage was run by hand."""
+    from doppel.config import load_config
+    from doppel.evaluate import report
+    from doppel.workspace import Workspace
+
+    report.run(load_config(run).persona, Workspace(run))
+    return (run / "eval" / "report.html").read_text()
+
+
 def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
     _, run_dir, stdout = tiny_run
     parity = json.loads((run_dir / "export" / "parity.json").read_text())
-    results = json.loads((run_dir / "eval" / "results.json").read_text())
+    results = _ladder(run_dir)
     models = results["models"]
     kinds = list(parity["file_names"])
     assert kinds, "the tiny run's export writes GGUF files by default"
     assert list(models) == ["base", "prompted", "cpt", "sft", *(f"gguf-{k}" for k in kinds)]
-    assert results["gguf"]["exported_from"] == "sft"
-    # The same classifier as the HF rungs: refitted on the eval stage's saved answers.
+    # Each stage its own file: eval's has no GGUF row, eval_gguf's has them all.
+    assert list(json.loads((run_dir / "eval" / "results.json").read_text())["models"]) == list(models)[:4]
+    assert list(json.loads((run_dir / "eval" / "gguf.json").read_text())["models"]) == list(models)[4:]
+    assert results["gguf"]["exported_from"] == "sft" and results["notes"] == []
+    # The same classifier as the HF rungs: the one the eval stage saved in eval/likeness/.
     assert results["gguf"]["classifier_cv_auc"] == results["reference"]["classifier_cv_auc"]
+    saved = likeness_store.load(run_dir / "eval" / "likeness", "fix")
     sft = models["sft"]
     sft_questions = [s["question"] for s in _lines(run_dir / "eval" / "samples" / "sft.jsonl")]
     for kind in kinds:
@@ -48,6 +73,8 @@ def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
         assert [s["question"] for s in samples] == sft_questions  # same questions, same rounds
         assert any(s["answer"] for s in samples)
         assert len(results["likeness_distributions"][f"gguf-{kind}"]) == row["answers"]
+        assert person_likeness(saved, [s["answer"] for s in samples])["person_likeness"] == row["person_likeness"]
+    assert list(results["likeness_distributions"])[-1] == "person"  # the reference last, as eval wrote it
     # f16 is the SFT model in llama.cpp: perplexity from its logits matches transformers'.
     f16 = models["gguf-f16"]
     assert abs(f16["heldout_perplexity"] / sft["heldout_perplexity"] - 1) < 0.01
@@ -61,7 +88,7 @@ def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
         assert f"GGUF-{kind.upper()} vs the prompted base" in report
         assert f"{parity['file_names'][kind]} vs SFT, the model it was exported from" in report
     stages = list(json.loads((run_dir / "manifest.json").read_text())["stages"])
-    assert stages.index("eval_gguf") > stages.index("export")
+    assert stages.index("report") > stages.index("eval_gguf") > stages.index("export")
     assert "eval_gguf done" in stdout and "eval_gguf: scoring and sampling" in stdout
 
 
@@ -91,15 +118,16 @@ def test_a_broken_quant_scores_clearly_worse(tiny_run, tmp_path):
     cfg = load_config(run)
     result = gguf_stage.run(cfg.eval, cfg.persona, cfg.seed, Workspace(run))
 
-    rows = json.loads((run / "eval" / "results.json").read_text())["models"]
+    rows = _ladder(run)["models"]
     good, bad = rows["gguf-f16"], rows[f"gguf-{broken}"]
     assert bad["heldout_perplexity"] > 2 * good["heldout_perplexity"]
     assert bad["heldout_answer_perplexity"] > 2 * good["heldout_answer_perplexity"]
     assert result.summary["models"][f"gguf-{broken}"]["heldout_perplexity"] == bad["heldout_perplexity"]
-    # The other rungs are untouched and the report is written again with the broken file's numbers.
-    original = json.loads((tiny_run[1] / "eval" / "results.json").read_text())["models"]
+    # The other rungs are untouched and the report stage shows the broken file's numbers.
+    original = _ladder(tiny_run[1])["models"]
     assert rows["sft"] == original["sft"] and rows["gguf-f16"] == original["gguf-f16"]
-    assert f"<td class=''>{_fmt(bad['heldout_perplexity'])}</td>" in (run / "eval" / "report.html").read_text()
+    assert (run / "eval" / "results.json").read_bytes() == (tiny_run[1] / "eval" / "results.json").read_bytes()
+    assert f"<td class=''>{_fmt(bad['heldout_perplexity'])}</td>" in _report(run)
 
 
 def test_without_gguf_files_the_stage_skips_and_stays_current(tiny_run, tmp_path):
@@ -108,7 +136,7 @@ def test_without_gguf_files_the_stage_skips_and_stays_current(tiny_run, tmp_path
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = " ".join(first.stdout.split())
     assert "notice: export wrote no GGUF file (export.gguf is empty)" in out
-    results = json.loads((run / "eval" / "results.json").read_text())
+    results = _ladder(run)
     assert list(results["models"]) == ["base", "prompted", "cpt", "sft"] and "gguf" not in results
     assert not list((run / "eval" / "samples").glob("gguf-*")) and not (run / "eval" / "identity_gguf.jsonl").exists()
     assert "gguf-f16" not in (run / "eval" / "report.html").read_text()
@@ -116,48 +144,58 @@ def test_without_gguf_files_the_stage_skips_and_stays_current(tiny_run, tmp_path
     again = doppel("run", run, "--set", "export.gguf=[]")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "eval_gguf: up to date, skipped" in again.stdout and "export: up to date, skipped" in again.stdout
+    assert "report: up to date, skipped" in again.stdout
 
 
-def test_eval_gguf_reruns_when_eval_or_export_changes(tiny_run, tmp_path):
+def test_eval_gguf_and_report_rerun_when_their_inputs_change(tiny_run, tmp_path):
     from doppel import pipeline
     from doppel.config import load_config
-    from doppel.evaluate.gguf_stage import forget_gguf_rungs
     from doppel.workspace import Workspace
 
     run = _copy(tiny_run, tmp_path)
     cfg, ws = load_config(run), Workspace(run)
-    stage = next(s for s in pipeline.STAGES if s.name == "eval_gguf")
-    assert pipeline.STAGE_NAMES.index("eval_gguf") > pipeline.STAGE_NAMES.index("export")
+    assert pipeline.STAGE_NAMES.index("report") > pipeline.STAGE_NAMES.index("eval_gguf") > \
+        pipeline.STAGE_NAMES.index("export")
 
-    def current() -> bool:
-        return ws.is_current("eval_gguf", *pipeline.stage_keys(stage, cfg, ws))
+    def current(name: str) -> bool:
+        stage = next(s for s in pipeline.STAGES if s.name == name)
+        return ws.is_current(name, *pipeline.stage_keys(stage, cfg, ws))
 
-    assert current()
+    assert current("eval_gguf") and current("report")
     manifest = json.loads(ws.manifest_path.read_text())
-    for upstream in ("eval", "export"):
+    for name, upstream in (("eval_gguf", "eval"), ("eval_gguf", "export"), ("report", "eval"),
+                           ("report", "eval_gguf")):
         changed = json.loads(json.dumps(manifest))
         changed["stages"][upstream]["outputs"]["changed"] = "0"
         ws.manifest_path.write_text(json.dumps(changed))
-        assert not current(), upstream
+        assert not current(name), (name, upstream)
     ws.manifest_path.write_text(json.dumps(manifest))
-    # A rerun of the eval stage removes the rungs' record even when its own outputs come out identical.
-    forget_gguf_rungs(ws)
-    assert not current()
+    assert current("eval_gguf") and current("report")
 
 
-def test_eval_alone_says_the_gguf_rungs_wait_for_the_next_export(tiny_run, tmp_path):
+def test_eval_alone_leaves_the_gguf_rows_out_of_the_report_as_stale(tiny_run, tmp_path):
     from doppel import pipeline
     from doppel.config import load_config
     from doppel.workspace import Workspace
 
     run = _copy(tiny_run, tmp_path)
-    cfg, ws = load_config(run), Workspace(run)
-    assert "gguf-f16" in json.loads((run / "eval" / "results.json").read_text())["models"]
-    pipeline.run_pipeline(cfg, ws, ["eval"], force=True)
-    summary = ws.stage_entry("eval")["summary"]
-    assert "doppel run CONFIG" in summary["gguf_rungs"]
-    assert not [k for k in json.loads((run / "eval" / "results.json").read_text())["models"] if k.startswith("gguf-")]
-    pipeline.run_pipeline(cfg, ws, ["eval"], force=True)  # nothing left to leave out: no note
+    ws = Workspace(run)
+    record = (run / "eval" / "gguf.json").read_bytes()
+    assert "gguf-f16" in _ladder(run)["models"]
+    # Another question count: eval's ladder changes, the GGUF rows were scored on the old one.
+    cfg = load_config(run, ["eval.questions=1"])
+    pipeline.run_pipeline(cfg, ws, ["eval", "report"], force=True)
+    assert "doppel run CONFIG" in ws.stage_entry("eval")["summary"]["gguf_rungs"]
+    assert (run / "eval" / "gguf.json").read_bytes() == record  # eval never touches eval_gguf's files
+    assert list((run / "eval" / "samples").glob("gguf-*.jsonl"))
+    ladder = _ladder(run)
+    assert not [k for k in ladder["models"] if k.startswith("gguf-")] and "gguf" not in ladder
+    (note,) = ladder["notes"]
+    assert "GGUF rows left out" in note and "earlier eval/results.json" in note
+    report = (run / "eval" / "report.html").read_text()
+    assert "<th>gguf-f16</th>" not in report and "GGUF rows left out" in report
+    assert "GGUF rows left out" in ws.stage_entry("report")["summary"]["note"]
+    pipeline.run_pipeline(cfg, ws, ["eval"], force=True)  # the rows were stale already: no new note
     assert "gguf_rungs" not in ws.stage_entry("eval")["summary"]
 
 
@@ -188,7 +226,7 @@ def test_the_judge_compares_the_exported_files_with_their_source(tiny_run, tmp_p
         teacher = cfg.teacher.model_copy(update={"base_url": server.url, "model": "judge-stub"})
         result = gguf_stage.run(eval_cfg, cfg.persona, cfg.seed, ws, teacher=teacher)
 
-    results = json.loads((run / "eval" / "results.json").read_text())
+    results = _ladder(run)
     judged = results["gguf"]["judge"]
     questions = min(3, results["heldout"]["questions"])
     compared = {"sft", *(f"gguf-{k}" for k in files)}  # the files were exported from the SFT model
@@ -204,7 +242,7 @@ def test_the_judge_compares_the_exported_files_with_their_source(tiny_run, tmp_p
     assert all((q, b, a) in asked for q, a, b in asked)  # each order of two different answers
     assert set(judged["faithfulness"]) == compared
     assert result.summary["judge_win_rates"] == {m: w["win_rate"] for m, w in judged["win_rates"].items()}
-    assert "the exported GGUF files against the model they came from" in (run / "eval" / "report.html").read_text()
+    assert "the exported GGUF files against the model they came from" in _report(run)
     # The judge's endpoint is part of the stage's settings: another one scores the files again.
     stage = next(s for s in pipeline.STAGES if s.name == "eval_gguf")
     assert stage.settings(cfg) != stage.settings(cfg.model_copy(update={"teacher": teacher}))
@@ -225,7 +263,7 @@ def test_gguf_files_chosen_puts_only_the_modelfiles_file_on_the_ladder(tiny_run,
     parity["chosen"] = kinds[-1]  # whichever the gate picked, this rung alone joins the ladder
     parity_path.write_text(json.dumps(parity))
     result = gguf_stage.run(eval_cfg, cfg.persona, cfg.seed, Workspace(run))
-    models = json.loads((run / "eval" / "results.json").read_text())["models"]
+    models = _ladder(run)["models"]
     assert [m for m in models if m.startswith("gguf-")] == [f"gguf-{kinds[-1]}"]
     assert list(result.summary["models"]) == [f"gguf-{kinds[-1]}"]
     assert sorted(p.name for p in (run / "eval" / "samples").glob("gguf-*")) == [f"gguf-{kinds[-1]}.jsonl"]
@@ -234,5 +272,15 @@ def test_gguf_files_chosen_puts_only_the_modelfiles_file_on_the_ladder(tiny_run,
     parity_path.write_text(json.dumps(parity))
     result = gguf_stage.run(eval_cfg, cfg.persona, cfg.seed, Workspace(run))
     assert "no GGUF file passed the parity gate" in result.summary["notice"]
-    models = json.loads((run / "eval" / "results.json").read_text())["models"]
+    models = _ladder(run)["models"]
     assert not [m for m in models if m.startswith("gguf-")]
+    assert not list((run / "eval" / "samples").glob("gguf-*"))
+
+
+def test_without_the_eval_stages_classifier_eval_gguf_says_what_to_run(tmp_path):
+    from doppel.errors import UserError
+    from doppel.evaluate.gguf_stage import _classifier
+    from doppel.workspace import Workspace
+
+    with pytest.raises(UserError, match=r"eval/likeness/classifier\.json is missing.*--only eval --force"):
+        _classifier(Workspace(tmp_path))

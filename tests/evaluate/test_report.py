@@ -25,3 +25,30 @@ def test_best_per_column_and_plain_verdicts():
     (line,) = stage_verdicts(with_pairwise(results))
     assert line.startswith("SFT vs the prompted base: beats it on voice (0.9 vs 0.3)")
     assert "loses on the judge's vote (0.3 vs 0.7), faithfulness (2 vs 4.5)" in line
+
+
+def test_the_report_says_the_rl_rung_was_rewarded_by_another_classifier(tmp_path):
+    from doppel.config import PersonaConfig
+    from doppel.evaluate.report import RL_NOTE, write_report
+    from doppel.workspace import Workspace
+
+    ws = Workspace(tmp_path / "run").create()
+    persona = PersonaConfig(name="Mara Quell")
+    sft = {"sft": {"model": "sft", "person_likeness": 0.8, "answers": 2}}
+    without = write_report(ws, {"models": sft, "reference": {}}, persona).read_text()
+    rl = {**sft, "rl": {"model": "rl", "person_likeness": 0.9, "answers": 2}}
+    with_rl = write_report(ws, {"models": rl, "reference": {}}, persona).read_text()
+    assert RL_NOTE not in without and RL_NOTE in with_rl
+
+
+def test_the_report_stage_needs_the_eval_results(tmp_path):
+    import pytest
+
+    from doppel.config import PersonaConfig
+    from doppel.errors import UserError
+    from doppel.evaluate import report
+    from doppel.workspace import Workspace
+
+    with pytest.raises(UserError, match="results.json is missing.*doppel run CONFIG"):
+        report.run(PersonaConfig(name="Mara Quell"), Workspace(tmp_path).create())
+    assert not (tmp_path / "eval" / "report.html").exists()

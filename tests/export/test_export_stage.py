@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from tests.conftest import doppel
 
 
@@ -34,7 +36,8 @@ def test_export_command_writes_checked_ggufs_modelfile_and_card(tiny_run, tmp_pa
     assert 'TEMPLATE """{{- range .Messages }}' in modelfile and "SYSTEM \"\"\"You are Mara Quell." in modelfile
     card = (export / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: transformers" in card
-    assert "imitates a real person, Mara Quell" in card and "must not be presented" in card
+    assert "imitates Mara Quell, a fictional persona made up for Doppel's demo" in card
+    assert "must not be presented" in card
     assert "| `tiny-f16.gguf`" in card or "| `run-f16.gguf`" in card
     assert (export / "adapter" / "adapter_config.json").exists()  # the adapter bundle is kept
 
@@ -58,3 +61,26 @@ def test_export_command_writes_checked_ggufs_modelfile_and_card(tiny_run, tmp_pa
     assert none.returncode == 0, none.stderr[-2000:]
     assert not list(export.glob("*.gguf")) and not (export / "Modelfile").exists()
     assert not (export / "Modelfile.lora").exists()
+
+
+def test_the_gate_scores_with_the_eval_stages_classifier(tiny_run, tmp_path):
+    from doppel.errors import UserError
+    from doppel.export.likeness import likeness_scorer
+    from doppel.workspace import Workspace
+
+    _, run_dir, _ = tiny_run
+    results = json.loads((run_dir / "eval" / "results.json").read_text())
+    scorer, note = likeness_scorer(Workspace(run_dir))
+    assert note.startswith("measured: the eval stage's classifier"), note
+    for label in ("base", "sft"):  # the ladder's person-likeness of the same answers, exactly
+        answers = [json.loads(x)["answer"] for x in (run_dir / "eval" / "samples" / f"{label}.jsonl")
+                   .read_text().splitlines()]
+        assert scorer(answers) == results["models"][label]["person_likeness"], label
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    none, why = likeness_scorer(Workspace(bare))
+    assert none is None and "has not run" in why  # no eval stage, no classifier: not measured, said so
+    shutil.copy(run_dir / "manifest.json", bare / "manifest.json")  # the eval stage ran, its classifier is gone
+    with pytest.raises(UserError, match=r"eval/likeness/classifier\.json is missing.*--only eval --force"):
+        likeness_scorer(Workspace(bare))

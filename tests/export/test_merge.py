@@ -8,7 +8,7 @@ from doppel.modeling.generation import generate_reply
 from doppel.modeling.loading import load_model, stage_model, ModelSource
 from doppel.modeling.tokenizer import IM_END
 from doppel.train import sft
-from doppel.train.common import TrainEnv
+from doppel.train.env import TrainEnv
 from tests.train.test_recipes import ANSWERS, sft_workspace
 
 

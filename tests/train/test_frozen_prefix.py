@@ -21,7 +21,7 @@ def _lora_last_layer(tiny_base):
     from peft import get_peft_model
 
     from doppel.config import LoraSettings
-    from doppel.train.common import lora_config
+    from doppel.train.lora import lora_config
 
     model, _ = load_model(ModelSource("base", str(tiny_base)))
     torch.manual_seed(0)

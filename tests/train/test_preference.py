@@ -9,7 +9,7 @@ from doppel.config import PreferenceConfig, SFTConfig
 from doppel.modeling.loading import ModelSource, load_model, stage_model
 from doppel.records import Message, PreferencePair
 from doppel.train import preference, sft
-from doppel.train.common import TrainEnv
+from doppel.train.env import TrainEnv
 from doppel.workspace import atomic_write_jsonl
 from tests.train.test_recipes import ANSWERS, sft_workspace
 

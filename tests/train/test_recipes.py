@@ -7,7 +7,8 @@ from doppel.config import CPTConfig, SFTConfig
 from doppel.modeling.loading import ModelSource, load_model, stage_model
 from doppel.records import Example, Message, TextChunk
 from doppel.train import cpt, sft
-from doppel.train.common import TrainEnv, pack_blocks
+from doppel.train.env import TrainEnv
+from doppel.train.packing import pack_blocks
 from doppel.workspace import Workspace, atomic_write_jsonl
 
 ENV = TrainEnv(device="cpu", bf16=False, seed=0)

@@ -9,11 +9,11 @@ import torch
 from doppel.config import SFTConfig
 from doppel.config.train import RewardModelConfig, RLConfig
 from doppel.errors import UserError
-from doppel.metrics.likeness import PersonClassifier, shuffle_words
+from doppel.metrics.likeness import REWARD, PersonClassifier, likeness_half, shuffle_words
 from doppel.modeling.loading import ModelSource, load_model, stage_model
 from doppel.records import Example, Message, PreferencePair, read_jsonl
 from doppel.train import reward, rl, sft
-from doppel.train.common import TrainEnv
+from doppel.train.env import TrainEnv
 from doppel.workspace import atomic_write_jsonl
 from tests.conftest import doppel, write_tiny_config
 from tests.train.test_recipes import ANSWERS, sft_workspace
@@ -160,6 +160,11 @@ def test_grpo_trains_a_fresh_adapter_whose_reference_is_the_sft_policy(rl_run):
         m = s["measured"][policy]
         assert m["reward"] == pytest.approx(m["reward_model"] + m["likeness"], abs=2e-4)
     assert s["reward_before"] == s["measured"]["sft_policy"]["reward"]
+    # The reward's own classifier: her answers in the reward half only, not those the ladder's learns from.
+    answers = [ex.messages[-1].content for ex in read_jsonl(ws.data / "sft" / "train.jsonl", Example)]
+    fitted_on = s["likeness_classifier"]
+    assert 0 < fitted_on["person"] == sum(likeness_half(a) == REWARD for a in answers) < len(answers)
+    assert "eval/likeness/" in fitted_on["differs_from_ladder"] and REWARD in fitted_on["person_from"]
 
     sft_src, rl_src = stage_model(ws.root, "sft"), stage_model(ws.root, "rl")
     assert rl_src.pre_adapters == (sft_src.adapter,) and rl_src.path == sft_src.path

@@ -8,7 +8,7 @@ from doppel.modeling.loading import ModelSource, stage_model
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import Example, Message
 from doppel.train import sft
-from doppel.train.common import TrainEnv
+from doppel.train.env import TrainEnv
 from doppel.workspace import atomic_write_jsonl
 from tests.train.test_recipes import sft_workspace
 

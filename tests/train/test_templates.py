@@ -9,7 +9,7 @@ from doppel.modeling.loading import ModelSource, load_model, stage_model
 from doppel.modeling.templates import TEMPLATES, apply_template, check_same_template, preflight
 from doppel.modeling.tokenizer import CHATML_TEMPLATE
 from doppel.train import sft
-from doppel.train.common import TrainEnv
+from doppel.train.env import TrainEnv
 from tests.conftest import SAMPLE_TEXT
 from tests.train.test_recipes import sft_workspace
 

@@ -4,11 +4,12 @@ Runs after export. Every file named in export/parity.json (or, with eval.gguf_fi
 only the one the Modelfile uses) is loaded in llama.cpp and answers
 the eval stage's held-out questions with the recorded generation settings; it is scored on
 the same held-out text (perplexity from llama.cpp's logits) and by the same metrics, with the
-person-likeness classifier refitted on exactly the data the eval stage used. The rungs are
-added to eval/results.json (rows `gguf-<type>`), their samples to eval/samples/, and
-eval/report.html is written again. With the LLM judge on (eval.judge), it compares the files'
-answers with those of the model they came from, every pair in both orders (results.json's
-`gguf.judge`). Without GGUF files it prints one line and skips.
+person-likeness classifier the eval stage fitted and saved (eval/likeness/). The stage writes
+only its own files: eval/gguf.json (rows `gguf-<type>`, the digest of the eval/results.json
+they were scored against), eval/samples/gguf-<type>.jsonl and eval/identity_gguf.jsonl; the
+report stage joins them to eval's ladder (doppel.eval_results). With the LLM judge on
+(eval.judge), it compares the files' answers with those of the model they came from, every
+pair in both orders (gguf.json's `judge`). Without GGUF files it prints one line and skips.
 """
 
 from __future__ import annotations
@@ -17,48 +18,29 @@ import json
 
 from doppel.config import EvalConfig, PersonaConfig
 from doppel.errors import UserError
-from doppel.evaluate import heldout, ladder, scoring
+from doppel.eval_results import AGAIN, GGUF, RESULTS, digest, read_json
+from doppel.evaluate import heldout, ladder
 from doppel.evaluate.gguf_model import GGUFModel
-from doppel.evaluate.report import write_report
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
 
 PREFIX = "gguf-"
-RECORD = "gguf.json"  # this stage's own record; the eval stage removes it, so this stage runs again
 IDENTITY = "identity_gguf.jsonl"
-AGAIN = "run 'doppel run CONFIG' (it runs eval before eval_gguf)"
 
 
-def forget_gguf_rungs(ws: Workspace, results: dict | None = None) -> bool:
-    """Remove the GGUF rungs' files (and rows, from `results` when given); True when rows went."""
-    for path in [ws.eval / RECORD, ws.eval / IDENTITY, *(ws.eval / "samples").glob(f"{PREFIX}*.jsonl")]:
+def _forget(ws: Workspace) -> None:
+    """Remove this stage's files from an earlier run (rungs of files an earlier export wrote)."""
+    for path in [ws.eval / GGUF, ws.eval / IDENTITY, *(ws.eval / "samples").glob(f"{PREFIX}*.jsonl")]:
         path.unlink(missing_ok=True)
-    if results is None:
-        return False
-    gone = [label for label, row in results.get("models", {}).items() if row.get("backend") == "gguf"]
-    for label in gone:
-        del results["models"][label]
-        results.get("likeness_distributions", {}).pop(label, None)
-    results.pop("gguf", None)
-    return bool(gone)
-
-
-def _load_json(path, what: str) -> dict:
-    if not path.exists():
-        raise UserError(f"{path} is missing: {what}")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path} is not valid JSON ({err}); {what}") from None
 
 
 def _results(ws: Workspace, cfg: EvalConfig, inputs: heldout.Inputs) -> dict:
-    results = _load_json(ws.eval / "results.json", f"the GGUF rungs join the eval stage's ladder; {AGAIN}")
+    results = read_json(ws.eval / RESULTS, f"the GGUF rungs join the eval stage's ladder; {AGAIN}")
     held = results.get("heldout", {})
     counts = heldout.perplexity_counts(inputs)
     same = (results.get("generation") == cfg.generation.model_dump() and held.get("questions") == len(inputs.held)
             and all(held.get(k, v) == v for k, v in counts.items()))
     if not same:
-        raise UserError(f"{ws.eval / 'results.json'} was written with other eval settings (eval.generation, "
+        raise UserError(f"{ws.eval / RESULTS} was written with other eval settings (eval.generation, "
                         f"eval.questions, eval.perplexity_texts/dialogues) than the config's; every rung must "
                         f"answer alike: {AGAIN}")
     return results
@@ -66,7 +48,7 @@ def _results(ws: Workspace, cfg: EvalConfig, inputs: heldout.Inputs) -> dict:
 
 def _files(ws: Workspace) -> tuple[dict, dict]:
     """(type → path of every GGUF the export wrote, parity.json)."""
-    parity = _load_json(ws.export / "parity.json", "run 'doppel export CONFIG' first")
+    parity = read_json(ws.export / "parity.json", "run 'doppel export CONFIG' first")
     files = {}
     for kind, name in (parity.get("file_names") or {}).items():
         path = ws.export / name
@@ -83,27 +65,17 @@ def _exported_from(ws: Workspace, rows: dict) -> str | None:
     return next((label for label, row in rows.items() if source and row.get("model") == source), None)
 
 
-def _classifier(ws: Workspace, seed: int):
-    """The eval stage's person-likeness classifier, fitted again on the same answers."""
-    from doppel.evaluate.stage import CLASSIFIER_ANSWERS
+def _classifier(ws: Workspace):
+    """The eval stage's person-likeness classifier, as it saved it (eval/likeness/): the very same scorer."""
+    from doppel.metrics import likeness_store
 
-    path = ws.eval / CLASSIFIER_ANSWERS
-    if not path.exists():
-        raise UserError(f"{path} is missing (the eval stage of an older Doppel did not write it); run "
-                        f"'doppel run CONFIG --only eval --force', then 'doppel run CONFIG'")
-    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return scoring.fit_classifier(pairs, seed)
+    return likeness_store.load(ws.eval / likeness_store.FOLDER, likeness_store.REFIT)
 
 
-def _skip(ws: Workspace, results: dict, persona: PersonaConfig, notice: str) -> StageResult:
-    removed = forget_gguf_rungs(ws, results)  # rungs of files an earlier export wrote
-    atomic_write_json(ws.eval / RECORD, {"skipped": notice})
-    outputs = [ws.eval / RECORD]
-    if removed:
-        atomic_write_json(ws.eval / "results.json", results)
-        write_report(ws, results, persona)
-        outputs += [ws.eval / "results.json", ws.eval / "report.html"]
-    return StageResult({"notice": notice}, outputs)
+def _skip(ws: Workspace, notice: str) -> StageResult:
+    _forget(ws)
+    atomic_write_json(ws.eval / GGUF, {"skipped": notice})
+    return StageResult({"notice": notice}, [ws.eval / GGUF])
 
 
 def _samples_run(ws: Workspace, label: str, held) -> ladder.ModelRun | None:
@@ -133,15 +105,14 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teach
     results = _results(ws, cfg, inputs)
     files, parity = _files(ws)
     if not files:
-        return _skip(ws, results, persona, "export wrote no GGUF file (export.gguf is empty): nothing to add "
-                                           "to the ladder")
+        return _skip(ws, "export wrote no GGUF file (export.gguf is empty): nothing to add to the ladder")
     if cfg.gguf_files == "chosen":
         chosen = parity.get("chosen")
         if chosen not in files:
-            return _skip(ws, results, persona, "eval.gguf_files is 'chosen' but no GGUF file passed the parity "
-                                               "gate (export/parity.json): nothing to add to the ladder")
+            return _skip(ws, "eval.gguf_files is 'chosen' but no GGUF file passed the parity gate "
+                             "(export/parity.json): nothing to add to the ladder")
         files = {chosen: files[chosen]}
-    forget_gguf_rungs(ws, results)
+    _forget(ws)
     source = _exported_from(ws, results["models"])
     plain = ladder.Prompter(persona, [], 0).plain  # a fine-tuned model is asked without examples
     runs = []
@@ -152,31 +123,25 @@ def run(cfg: EvalConfig, persona: PersonaConfig, seed: int, ws: Workspace, teach
         with GGUFModel(path, cfg.generation) as model:
             runs.append(ladder.answer_rung(model, PREFIX + kind, describe, plain, cfg, inputs.texts,
                                            inputs.conversations, inputs.questions, inputs.probes, seed))
-    clf = _classifier(ws, seed)
+    clf = _classifier(ws)
     rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
     for kind, r in zip(files, runs):
         rows[r.label].update(backend="gguf", gguf_type=kind, gguf_file=files[kind].name, exported_from=source,
                              parity_passed=parity.get("files", {}).get(kind, {}).get("passed"),
                              size_mb=round(files[kind].stat().st_size / 1e6, 2))
-    results["models"].update(rows)
-    before = results.get("likeness_distributions", {})
-    person = {"person": before.pop("person")} if "person" in before else {}
-    results["likeness_distributions"] = {**before, **distributions, **person}  # the person's last, as in eval
     record = {"files": {kind: files[kind].name for kind in files}, "exported_from": source,
               "classifier_cv_auc": clf.cv_auc if clf is not None else None}
     judged = _judge(cfg, persona, teacher, runs, source, inputs, ws)
     if judged is not None:
         record["judge"] = judged
-    results["gguf"] = record
     outputs = heldout.write_samples(runs, inputs.held, ws)
     if inputs.probes:
         atomic_write_jsonl(ws.eval / IDENTITY, heldout.identity_rows(runs, inputs.probes))
         outputs.append(ws.eval / IDENTITY)
-    atomic_write_json(ws.eval / "results.json", results)
-    write_report(ws, results, persona)
-    atomic_write_json(ws.eval / RECORD, {**record, "models": rows})
-    outputs += [ws.eval / RECORD, ws.eval / "results.json", ws.eval / "report.html"]
+    # The digest lets readers tell these rows from ones an earlier eval's ladder was scored with.
+    atomic_write_json(ws.eval / GGUF, {**record, "scored_against": digest(results), "models": rows,
+                                       "likeness_distributions": distributions})
     summary = heldout.summary_rows(rows)
     judge = {"judge_win_rates": {m: w["win_rate"] for m, w in judged["win_rates"].items()}} \
         if judged and judged.get("win_rates") else {}
-    return StageResult({"models": summary, "exported_from": source, **judge}, outputs)
+    return StageResult({"models": summary, "exported_from": source, **judge}, [*outputs, ws.eval / GGUF])

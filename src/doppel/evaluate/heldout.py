@@ -14,6 +14,7 @@ from doppel.config import EvalConfig, PersonaConfig
 from doppel.evaluate import scoring
 from doppel.evaluate.ladder import ModelRun
 from doppel.metrics.identity import Probe, probe_set
+from doppel.metrics.likeness import LADDER, likeness_half
 from doppel.records import Document, Example, TextChunk, read_jsonl
 from doppel.workspace import Workspace, atomic_write_jsonl
 
@@ -76,8 +77,10 @@ def load_inputs(cfg: EvalConfig, persona: PersonaConfig, ws: Workspace) -> Input
     dialogues = read_jsonl(ws.data / "heldout" / "dialogues.jsonl", Example)
     train_path = ws.data / "sft" / "train.jsonl"
     train = read_jsonl(train_path, Example) if train_path.exists() else []
+    # The classifier's person side: her answers in the ladder's half only (the RL reward learns from the other).
+    ladder_half = [ex for ex in train if likeness_half(ex.messages[-1].content) == LADDER]
     return Inputs(read_jsonl(ws.data / "heldout" / "text.jsonl", TextChunk), dialogues,
-                  spread(dialogues, cfg.questions), train, spread(train, cfg.classifier_questions),
+                  spread(dialogues, cfg.questions), train, spread(ladder_half, cfg.classifier_questions),
                   probe_set(persona.name) if cfg.identity_probes else [], cfg.perplexity_texts,
                   cfg.perplexity_dialogues)
 

@@ -104,19 +104,21 @@ def prepare(run_dir: Path, questions: int | None = None, models: list[str] | Non
 
 
 def update_report(run_dir: Path) -> dict | None:
-    """Put the human votes into eval/results.json and eval/report.html."""
+    """Put the human votes into eval/results.json and eval/report.html (which keeps the GGUF rows:
+    the votes are no part of what they were scored against, doppel.eval_results.digest)."""
+    from doppel import eval_results
     from doppel.config import load_config
     from doppel.evaluate.report import write_report
     from doppel.workspace import Workspace, atomic_write_json
 
     ws = Workspace(Path(run_dir))
-    path = ws.eval / "results.json"
+    path = ws.eval / eval_results.RESULTS
     if not path.exists() or not (ws.eval / human.VOTES_DB).exists():
         return None
     results = json.loads(path.read_text(encoding="utf-8"))
     results["human"] = human.human_results(ws.eval / human.VOTES_DB)
     atomic_write_json(path, results)
-    write_report(ws, results, load_config(Path(run_dir)).persona)
+    write_report(ws, eval_results.load(ws.eval), load_config(Path(run_dir)).persona)
     return results["human"]
 
 

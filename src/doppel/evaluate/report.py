@@ -1,10 +1,16 @@
-"""The evaluation report: eval/report.html (table, plots, samples, verdicts) and the terminal table."""
+"""The report stage and its pieces: eval/report.html (table, plots, samples, verdicts) from the ladder
+as doppel.eval_results reads it (eval's and eval_gguf's rows), and the terminal table."""
 
 from __future__ import annotations
 
 import html
 import json
 from pathlib import Path
+
+from doppel import eval_results
+from doppel.config import PersonaConfig
+from doppel.errors import UserError
+from doppel.workspace import StageResult, Workspace
 
 # (key, title, which value is best: "low", "high" or "one" = closest to the person's 1.0)
 COLUMNS = (("heldout_perplexity", "held-out ppl", "low"),
@@ -42,10 +48,11 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def print_results(path: Path, console) -> None:
+def print_results(eval_dir: Path, console) -> None:
+    """The ladder (eval's and the exported files' rows, doppel.eval_results) as a terminal table."""
     from rich.table import Table
 
-    results = json.loads(Path(path).read_text(encoding="utf-8"))
+    results = eval_results.load(eval_dir)
     rows = with_pairwise(results)
     shown = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows.values())]
     best = best_values(rows)
@@ -66,14 +73,16 @@ def print_results(path: Path, console) -> None:
     console.print(verdict(rows))
     for line in stage_verdicts(rows) + gguf_verdicts(rows):
         console.print("  " + line)
+    for note in results.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
     last = newest(rows)
-    samples_path = Path(path).parent / "samples" / f"{last}.jsonl"
+    samples_path = Path(eval_dir) / "samples" / f"{last}.jsonl"
     if last and samples_path.exists():
         console.print(f"\nSample answers from '{last}':")
         for line in samples_path.read_text(encoding="utf-8").splitlines()[:3]:
             s = json.loads(line)
             console.print(f"  [bold]Q:[/] {s['question']}\n  [bold]A:[/] {s['answer']}\n")
-    console.print(f"report: {Path(path).parent / 'report.html'}")
+    console.print(f"report: {Path(eval_dir) / 'report.html'}")
 
 
 def with_pairwise(results: dict) -> dict:
@@ -204,6 +213,10 @@ def _pairwise_section(title: str, block: dict) -> str:
             f"<th>95% interval</th><th>Bradley–Terry strength</th></tr>{rows}</table>")
 
 
+RL_NOTE = ("The RL stage's reward used a person-likeness classifier of its own, fitted on the other half of her "
+           "training answers against other voices, so the rl row is not graded by the scorer it was trained to please.")
+
+
 def write_report(ws, results: dict, persona) -> Path:
     """eval/report.html with its PNG plots beside it in eval/plots/."""
     from doppel.evaluate import plots
@@ -222,18 +235,21 @@ def write_report(ws, results: dict, persona) -> Path:
     phrases = "".join(f"<li><b>{html.escape(m)}</b>: " + html.escape(", ".join(
         f"“{p['phrase']}” ×{p['ratio']}" for p in (r.get("overused_phrases") or [])[:5]) or "none") + "</li>"
         for m, r in rows.items())
+    rl_note = RL_NOTE if {"rl", "grpo"} & set(rows) else ""
     gguf_note = ("\nRows <code>gguf-…</code>: the exported GGUF files, run in llama.cpp on the same text and "
                  "questions with the same generation settings." if any(is_gguf(r) for r in rows.values()) else "")
+    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in results.get("notes", []))
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Doppel report: {html.escape(persona.name)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse;margin:1rem 0}}
 td,th{{border:1px solid #ccc;padding:.35rem .6rem;text-align:right;vertical-align:top}}.best{{background:#c8f0c8;font-weight:bold}}
 .ref td,.ref th{{color:#777}}.samples td{{text-align:left;width:16rem}}img{{max-width:48%;margin:.5rem}}</style></head><body>
 <h1>How close is the model to {html.escape(persona.name)}?</h1>
-<h2>Verdict</h2><ul id="verdicts">{verdicts}</ul>
+<h2>Verdict</h2><ul id="verdicts">{verdicts}</ul>{notes}
 <h2>Every model × metric</h2><p>Best value per column in green. Person-likeness: mean probability from a
 character 2–4-gram classifier (the person's real answers to training questions against the base model's
 and the prompted base's answers to them, and the interviewers' questions), scaled so the person's own held-out answers score 1.0; its cross-validated AUC is
 <b id="auc">{_fmt(auc)}</b>{' — a weak classifier, read person-likeness with care' if auc is not None and auc < 0.75 else ''}.
+{rl_note}
 Delta: Burrows' Delta over the most frequent words against the person's held-out text (0 = the person).
 Ratios: distinct-2 and repeated-4-gram rate ÷ the person's own at the same length (1.0 = like the person).
 Identity: share of identity probes answered as the person; "no system" asks with no system message at all.
@@ -252,3 +268,15 @@ person's own answers to the same questions (far above 1.0: broken English).{gguf
     path = ws.eval / "report.html"
     atomic_write_text(path, doc)
     return path
+
+
+def run(persona: PersonaConfig, ws: Workspace) -> StageResult:
+    """The report stage: eval's and eval_gguf's files read as one ladder, written as eval/report.html."""
+    results = eval_results.load(ws.eval)
+    if not results:
+        raise UserError(f"{ws.eval / eval_results.RESULTS} is missing: the report shows the eval stage's ladder; "
+                        f"run 'doppel run CONFIG' (or 'doppel eval CONFIG') first")
+    path = write_report(ws, results, persona)
+    gguf = [label for label, row in results["models"].items() if is_gguf(row)]
+    notes = {"note": " ".join(results["notes"])} if results["notes"] else {}
+    return StageResult({"rows": len(results["models"]), "gguf_rows": len(gguf), **notes}, [path])

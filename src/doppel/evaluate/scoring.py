@@ -2,32 +2,60 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from doppel.config import PersonaConfig
 from doppel.evaluate.ladder import ModelRun
 from doppel.metrics.delta import DeltaProfile
 from doppel.metrics.diversity import diversity_report, overused_phrases
 from doppel.metrics.identity import Probe, bare_probe_set, identity_accuracy
-from doppel.metrics.likeness import PersonClassifier, person_likeness
+from doppel.metrics.likeness import LADDER, PersonClassifier, mean_probability, person_likeness
+from doppel.metrics.likeness_store import save
 from doppel.metrics.phrases import phrase_rate
 
 
 def fit_classifier(rows: list[dict], seed: int) -> PersonClassifier | None:
-    """The person's real answers against other voices, from rows of eval/classifier_answers.jsonl.
+    """The person's real answers against other voices, from rows of eval/likeness/answers.jsonl.
 
     Each row has the person's answer to a training question ("person") and the base model's
     answer to it ("base"); also, where measured, the prompted base's ("prompted") and the
     question itself, another speaker's turn ("question"). Negatives beyond the base model's
     answers keep a model that merely drifts away from the base from scoring as the person.
     """
-    person = [r["person"] for r in rows if r.get("person", "").strip() and r.get("base", "").strip()]
+    person = _person(rows)
     if len(person) < 4:
         return None
     other = [r[k] for k in NEGATIVES for r in rows if (r.get(k) or "").strip()]
     return PersonClassifier(seed=seed).fit(person, other)
 
 
+def _person(rows: list[dict]) -> list[str]:
+    """The person's answers that have the base model's answer to the same question beside them."""
+    return [r["person"] for r in rows if r.get("person", "").strip() and r.get("base", "").strip()]
+
+
 # The "not the person" side of the classifier, by where the text comes from.
 NEGATIVES = ("base", "prompted", "question")
+
+
+def fit_and_save(rows: list[dict], references: list[str], seed: int,
+                 folder: Path) -> tuple[PersonClassifier | None, list[Path]]:
+    """The ladder's classifier, fitted once and saved in `folder` (eval/likeness/) for export and eval_gguf.
+
+    Its 1.0 (the mean probability of the person's held-out answers, `references`) is saved with it,
+    so a loaded classifier gives the same person-likeness as this one on the same texts.
+    """
+    clf = fit_classifier(rows, seed)
+    if clf is not None:
+        clf.reference_probability = mean_probability(clf, references)
+    person = len(_person(rows))
+    fitted_on = {"seed": seed, "person_from": f"data/sft/train.jsonl, answers in the '{LADDER}' half (the RL "
+                                              f"reward's classifier learns from the other half)",
+                 "person_answers": person,
+                 "negatives": {k: sum(1 for r in rows if (r.get(k) or "").strip()) for k in NEGATIVES}}
+    if clf is None:
+        fitted_on["not_fitted"] = f"{person} person answers with a base model answer beside them; at least 4 needed"
+    return clf, save(folder, clf, rows, fitted_on)
 
 
 def score_runs(runs: list[ModelRun], persona: PersonaConfig, references: list[str], person_text: list[str],

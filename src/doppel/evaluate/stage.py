@@ -3,8 +3,9 @@
 Models: base, base prompted as the person, every trained stage. Metrics: held-out
 perplexities, person-likeness, function-word Delta, repetition and diversity, over-used
 phrases, identity probes; the LLM judge when an endpoint is configured; human A/B votes
-when any have been cast. Writes eval/results.json, eval/samples/, eval/report.html.
-The exported GGUF files join the ladder later, in the eval_gguf stage (gguf_stage.py).
+when any have been cast. Writes eval/results.json, eval/samples/, eval/identity.jsonl and
+never the exported files' rungs: those are the eval_gguf stage's (gguf_stage.py), and the
+report stage joins both into eval/report.html.
 """
 
 from __future__ import annotations
@@ -12,22 +13,16 @@ from __future__ import annotations
 import time
 
 from doppel.config import EvalConfig, PersonaConfig
+from doppel.eval_results import RESULTS, gguf_rows_current
 from doppel.evaluate import heldout, ladder, scoring
-from doppel.evaluate.report import write_report
+from doppel.metrics import likeness_store
 from doppel.modeling.loading import ModelSource
 from doppel.workspace import StageResult, Workspace, atomic_write_json, atomic_write_jsonl
-
-# The person's, the base model's and the prompted base's answers to training questions (and the
-# questions), kept so eval_gguf fits the same classifier.
-CLASSIFIER_ANSWERS = "classifier_answers.jsonl"
 
 
 def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], device: str, seed: int,
         ws: Workspace, teacher=None) -> StageResult:
-    from doppel.evaluate.gguf_stage import RECORD, forget_gguf_rungs
-
-    had_gguf = (ws.eval / RECORD).exists()  # the last ladder had rungs for exported GGUF files
-    forget_gguf_rungs(ws)  # the rungs of exported files are measured again after this ladder
+    had_gguf = gguf_rows_current(ws.eval)  # the exported files' rungs match the ladder this run replaces
     inputs = heldout.load_inputs(cfg, persona, ws)
     held, probes = inputs.held, inputs.probes
     prompter = ladder.Prompter(persona, inputs.train_answers, cfg.prompt_examples)
@@ -52,7 +47,8 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
     by_label = {r.label: r.classifier_answers for r in runs if r.classifier_answers}
     clf_rows = [{"question": q, "person": p, **{k: by_label[k][i] for k in ("base", "prompted") if k in by_label}}
                 for i, (q, p) in enumerate(zip(clf_questions, person_train))]
-    clf = scoring.fit_classifier(clf_rows, seed)
+    # Fitted once, here, and saved: export's parity gate and eval_gguf load this very classifier.
+    clf, clf_files = scoring.fit_and_save(clf_rows, inputs.references, seed, ws.eval / likeness_store.FOLDER)
     rows, distributions = heldout.score(runs, inputs, persona, clf, ws, seed)
     reference = scoring.reference_row(persona, inputs.references, [c.text for c in inputs.chunks], clf)
     distributions["person"] = reference.pop("_likeness_distribution", [])
@@ -64,19 +60,17 @@ def run(cfg: EvalConfig, persona: PersonaConfig, models: list[ModelSource], devi
                      "heldout": {"texts": len(inputs.chunks), "dialogues": len(inputs.dialogues),
                                  "questions": len(held), **heldout.perplexity_counts(inputs)},
                      "generation": cfg.generation.model_dump(), "likeness_distributions": distributions}
-    outputs = [ws.eval / "results.json", ws.eval / "report.html", *heldout.write_samples(runs, held, ws)]
-    atomic_write_jsonl(ws.eval / CLASSIFIER_ANSWERS, clf_rows)
-    outputs.append(ws.eval / CLASSIFIER_ANSWERS)
+    outputs = [ws.eval / RESULTS, *heldout.write_samples(runs, held, ws), *clf_files]
     if probes:
         atomic_write_jsonl(ws.eval / "identity.jsonl", heldout.identity_rows(runs, probes))
         outputs.append(ws.eval / "identity.jsonl")
     _judge(cfg, persona, teacher, runs, held, prompter, ws, results)
     _human(ws, results)
-    atomic_write_json(ws.eval / "results.json", results)
-    write_report(ws, results, persona)
+    atomic_write_json(ws.eval / RESULTS, results)
     summary = heldout.summary_rows(rows)
-    notes = {"gguf_rungs": "left out until the export runs again (the export depends on this evaluation): "
-                           "'doppel run CONFIG' exports the GGUF files and scores them"} if had_gguf else {}
+    stale = had_gguf and not gguf_rows_current(ws.eval)  # scored against the ladder just replaced
+    notes = {"gguf_rungs": "left out of the report until the export runs again (the export depends on this "
+                           "evaluation): 'doppel run CONFIG' exports the GGUF files and scores them"} if stale else {}
     return StageResult({"models": summary, "classifier_auc": reference.get("classifier_cv_auc"), **notes}, outputs)
 
 

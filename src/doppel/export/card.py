@@ -1,8 +1,8 @@
 """The model card: a Hugging Face README.md built from what the run actually recorded.
 
 Base model, training methods, data sources and sizes, the evaluation table, the GGUF files
-with their parity numbers, intended use, and a plain statement that the model imitates a
-real person and must not be presented as them.
+with their parity numbers, intended use, and a plain statement of whom the model imitates
+and that it must not be presented as them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from doppel import eval_results
 from doppel.config import ModelConfig, PersonaConfig, TrainConfig
 from doppel.workspace import Workspace
 
@@ -69,7 +70,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def _evaluation(ws: Workspace) -> list[str]:
     # GGUF rungs (eval_gguf, after export) describe an earlier export's files: the parity table covers these.
-    results = {name: row for name, row in _read(ws.eval / "results.json").get("models", {}).items()
+    results = {name: row for name, row in eval_results.load(ws.eval).get("models", {}).items()
                if row.get("backend") != "gguf"}
     if not results:
         return ["No evaluation results were recorded (eval/results.json is missing)."]
@@ -98,20 +99,35 @@ def _parity(parity: dict, sizes: dict[str, int], chosen: str | None, names: dict
                   rows)
 
 
+def _made_up(persona: PersonaConfig) -> bool:
+    """True for the bundled demo's persona, whom Doppel's own generator made up.
+
+    Of anyone else the card knows only what the config says, so it claims no more: they may
+    well be a real person.
+    """
+    from doppel.demo.persona import DEMO_PERSONA
+
+    return (persona.name, persona.description) == (DEMO_PERSONA.name, DEMO_PERSONA.description)
+
+
 def model_card(ws: Workspace, persona: PersonaConfig, model_cfg: ModelConfig, train: TrainConfig,
                merged_info: dict, parity: dict, sizes: dict[str, int], chosen: str | None,
                names: dict[str, str]) -> str:
     """The README.md text; sizes and names are keyed by GGUF type, `chosen` is the Modelfile's type."""
     name = persona.name
+    demo = _made_up(persona)
+    who = f"{name}, " + ("a fictional persona made up for Doppel's demo" if demo else "the person named in its config")
+    trained_on = ("It was trained on texts that `doppel demo` generated in that persona's voice" if demo
+                  else "It was trained on text they wrote or said")
     base = model_cfg.base or f"none: pretrained from scratch by Doppel ({model_cfg.preset} preset)"
     front = {"base_model": model_cfg.base, "library_name": "transformers", "pipeline_tag": "text-generation",
              "tags": ["doppel", "persona", "imitation", "gguf", "llama.cpp"]}
     front = {k: v for k, v in front.items() if v is not None}
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
              f"# {ws.root.name}: a model that writes in the voice of {name}", "",
-             f"> **This model imitates a real person, {name}. It is not {name}, does not speak for them, "
-             f"and its output must not be presented as their words or opinions.** It was trained on text "
-             f"they wrote or said; it will also invent things they never said.", "",
+             f"> **This model imitates {who}. It is not {name}, does not speak for them, "
+             f"and its output must not be presented as their words or opinions.** {trained_on}; "
+             f"it will also invent things they never said.", "",
              "## Model", "", f"- Base model: {base}",
              f"- Parameters: {merged_info.get('parameters', '?'):,}" if isinstance(merged_info.get("parameters"), int)
              else "- Parameters: ?", f"- Weights: `merged/` (Hugging Face, {merged_info.get('dtype', '?')})",
@@ -122,6 +138,7 @@ def model_card(ws: Workspace, persona: PersonaConfig, model_cfg: ModelConfig, tr
              "(parity.json). Perplexity ratio and KL divergence should stay near 1 and 0; top-1 agreement "
              "near 1.", "", *_parity(parity, sizes, chosen, names), "",
              "## Intended use", "",
+             f"- Trying Doppel out: {name} and the training texts are made up." if demo else
              f"- Research, personal archives and creative work with {name}'s consent, clearly labelled as "
              f"machine-generated imitation.",
              "- Not for impersonation, deception, fraud, or any use where a reader could take the output "

@@ -95,8 +95,8 @@ def parity_inputs(ws: Workspace, n_texts: int, n_prompts: int) -> tuple[list[str
     return texts, prompts
 
 
-def run_parity(cfg: ExportConfig, merged: Path, files: dict[str, Path], lora: dict[str, Path], ws: Workspace,
-               seed: int) -> dict:
+def run_parity(cfg: ExportConfig, merged: Path, files: dict[str, Path], lora: dict[str, Path],
+               ws: Workspace) -> dict:
     """The gate over every GGUF; the LoRA pair (base + adapter) is measured too and reported apart."""
     from doppel.export.likeness import likeness_scorer
     from doppel.export.parity import run_gate
@@ -108,7 +108,7 @@ def run_parity(cfg: ExportConfig, merged: Path, files: dict[str, Path], lora: di
     if not gate:
         return {"files": {}}
     texts, prompts = parity_inputs(ws, cfg.parity.texts, cfg.parity.prompts)
-    scorer, note = likeness_scorer(ws, seed)
+    scorer, note = likeness_scorer(ws)
     model, tokenizer = load_model(ModelSource("merged", str(merged)), device="cpu", dtype="float32")
     result = run_gate(model, tokenizer, gate, texts, prompts, cfg.parity, scorer)
     result["likeness"] = note
@@ -128,7 +128,7 @@ def choose(types: list[str], rows: dict, sizes: dict[str, int], pick: bool) -> s
 
 
 def run(cfg: ExportConfig, src: ModelSource, persona: PersonaConfig, model_cfg: ModelConfig,
-        train: TrainConfig, generation: GenerationSettings, seed: int, ws: Workspace) -> StageResult:
+        train: TrainConfig, generation: GenerationSettings, ws: Workspace) -> StageResult:
     merged = ws.export / "merged"
     info = merge_to_folder(src, merged, cfg.dtype)
     adapter = _copy_adapter(src, ws)
@@ -137,7 +137,7 @@ def run(cfg: ExportConfig, src: ModelSource, persona: PersonaConfig, model_cfg: 
     files = write_files(merged, ws.export, stem, cfg.gguf) if cfg.gguf else {}
     lora = write_lora_files(src, ws.export, stem) if cfg.lora_gguf else {}
     remove_stale(ws.export, [*files.values(), *lora.values()])
-    parity = run_parity(cfg, merged, files, lora, ws, seed)
+    parity = run_parity(cfg, merged, files, lora, ws)
     sizes = {t: p.stat().st_size for t, p in files.items()}
     chosen = choose(cfg.gguf, parity["files"], sizes, cfg.pick)
     parity["chosen"] = chosen

@@ -1,4 +1,4 @@
-"""What every reader shares: the input it reads, the Rejected signal, turn and document helpers.
+"""What every reader shares: the input it reads, the Rejected signal (rejected.py), turn and document helpers.
 
 A reader is `read_x(inp: Input) -> list[Document]`. It raises `Rejected(reason, detail)` for
 input it cannot use, and notes any repair it made (a cue that ended before it started, a
@@ -14,17 +14,11 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from doppel.ingest.rejected import Rejected
 from doppel.records import Document, Turn
 
 UNKNOWN = "Unknown"  # the speaker of a turn that carries no label
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class Rejected(Exception):
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from doppel.ingest.base import Rejected
+from doppel.ingest.rejected import Rejected
 
 BOMS = (  # longest first: the UTF-32-LE mark begins with the UTF-16-LE one
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),

@@ -1,8 +1,10 @@
-"""Chat generation through the tokenizer's chat template, with optional streaming."""
+"""Chat generation through the tokenizer's chat template.
+
+Streaming lives in one place, the serving engines (serve/engines.py), which build on
+`generation_kwargs`.
+"""
 
 from __future__ import annotations
-
-from typing import Iterator
 
 from doppel.config import GenerationSettings
 from doppel.modeling.tokenizer import end_of_turn_ids
@@ -34,26 +36,6 @@ def generate_reply(model, tokenizer, messages: list[dict], settings: GenerationS
         out = model.generate(**inputs, **_kwargs(tokenizer, settings))
     new = out[0, inputs["input_ids"].shape[1]:]
     return tokenizer.decode(new, skip_special_tokens=True).strip()
-
-
-def stream_reply(model, tokenizer, messages: list[dict], settings: GenerationSettings) -> Iterator[str]:
-    """Yield pieces of the reply as they are generated."""
-    import threading
-
-    import torch
-    from transformers import TextIteratorStreamer
-
-    inputs = _inputs(tokenizer, messages, model.device)
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-
-    def work() -> None:
-        with torch.no_grad():
-            model.generate(**inputs, **_kwargs(tokenizer, settings), streamer=streamer)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    yield from streamer
-    thread.join()
 
 
 def generate_with_finish(model, tokenizer, prompt_ids: list[int], settings: GenerationSettings,

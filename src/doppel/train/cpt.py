@@ -6,8 +6,12 @@ from doppel.config import CPTConfig
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, load_model, untie_if_diverged, write_meta
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, pack_blocks,
-                                 run_training, save_trained, trainer_kwargs)
+from doppel.train.arguments import callbacks, heldout_notice, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.packing import pack_blocks
+from doppel.train.running import run_training
 from doppel.train.methods import ADAPTER_METHODS, check_method, embedding_optimizer, prepare, token_rows
 from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import barrier, is_main
@@ -33,7 +37,7 @@ def run(cfg: CPTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     heldout_notice(cfg, bool(held), "cpt", "texts of the person (data/heldout/text.jsonl is empty)")
     eval_blocks = pack_blocks([c.full_text() for c in held], tokenizer, cfg.seq_len)[0] if held else None
 
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env, has_eval=bool(held)))
     trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
                       data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir),

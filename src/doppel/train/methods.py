@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from doppel.config import LoraSettings
 from doppel.errors import UserError
 from doppel.modeling.loading import ModelSource, load_model
+from doppel.train.lora import lora_config
 
 ADAPTER_METHODS = ("lora", "qlora")
 
@@ -111,8 +112,6 @@ def prepare(base: ModelSource, method: str, lora: LoraSettings, last_layers: int
     trained: list[int] = []
     if method in ADAPTER_METHODS:
         from peft import get_peft_model
-
-        from doppel.train.common import lora_config
 
         save = embedding_modules(model) if (untrained and train_new_tokens) or train_embeddings else []
         trained = list(range(len(tokenizer))) if save else []

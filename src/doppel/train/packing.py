@@ -7,12 +7,17 @@ so transformers builds a block-diagonal causal mask from the position ids (SDPA 
 on CPU and GPU; the varlen kernels with flash attention) — provided no KV cache is built,
 hence `use_cache=False` in every batch. A row's unused tail is one more
 "example" of padding that carries no loss.
+
+Plain text (pretraining, CPT) is packed differently: `pack_blocks` runs the documents
+together and cuts fixed-length blocks.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+
+from doppel.modeling.tokenizer import document_separator
 
 
 @dataclass
@@ -141,3 +146,29 @@ def packed_dataset(conversations: list[list[dict]], tokenizer, seq_len: int, ass
         stats.loss_tokens = sum(1 for ex in encoded for x in ex.labels[1:] if x != -100)
     rows = [row_features(r) for r in grouped]
     return rows, stats.as_dict(seq_len)
+
+
+def pack_blocks(texts: list[str], tokenizer, seq_len: int) -> tuple[list[dict], dict]:
+    """Concatenate texts (separated by the document token) and cut blocks of `seq_len`.
+
+    The last partial block is padded rather than dropped; its padding is masked from the
+    loss. Returns the blocks and packing statistics.
+    """
+    sep = document_separator(tokenizer)
+    ids: list[int] = []
+    for enc in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+        ids.extend(enc)
+        ids.append(sep)
+    blocks = []
+    for start in range(0, len(ids), seq_len):
+        chunk = ids[start:start + seq_len]
+        real = len(chunk)
+        pad = seq_len - real
+        blocks.append({
+            "input_ids": chunk + [tokenizer.pad_token_id] * pad,
+            "labels": chunk + [-100] * pad,
+            "attention_mask": [1] * real + [0] * pad,
+        })
+    stats = {"tokens": len(ids), "blocks": len(blocks),
+             "real_token_fraction": round(len(ids) / max(1, len(blocks) * seq_len), 4)}
+    return blocks, stats

@@ -14,8 +14,12 @@ from doppel.errors import UserError
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, load_model, write_meta
 from doppel.records import PreferencePair, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, lora_config, run_training,
-                                 save_trained, trainer_kwargs)
+from doppel.train.arguments import callbacks, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.lora import lora_config
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.running import run_training
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
@@ -77,7 +81,7 @@ def run(cfg: PreferenceConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, r
     model = get_peft_model(model, lora_config(cfg.lora, model=model))
     dataset = Dataset.from_list(pair_rows(pairs, cfg.method))
 
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     trainer = _trainer(cfg.method, cfg, model, tokenizer, dataset, trainer_kwargs(cfg, env), str(ckpt),
                        callbacks(cfg, stage_dir))
     processes = run_training(trainer, resume_from, "pref")

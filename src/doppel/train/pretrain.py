@@ -7,8 +7,12 @@ from doppel.modeling.loading import write_meta
 from doppel.modeling.presets import build_model
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import TextChunk, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, pack_blocks,
-                                 run_training, save_trained, trainer_kwargs)
+from doppel.train.arguments import callbacks, heldout_notice, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.packing import pack_blocks
+from doppel.train.running import run_training
 from doppel.train.throughput import stage_throughput
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
@@ -29,7 +33,7 @@ def run(cfg: PretrainConfig, model_cfg: ModelConfig, env: TrainEnv, ws: Workspac
     heldout_notice(cfg, bool(held), "pretrain", "background documents (data.background_heldout_fraction is 0, "
                                                 "or there are fewer than two background documents)")
 
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     args = TrainingArguments(output_dir=str(ckpt), **trainer_kwargs(cfg, env, has_eval=bool(held)))
     trainer = Trainer(model=model, args=args, train_dataset=blocks, eval_dataset=eval_blocks,
                       data_collator=default_data_collator, callbacks=callbacks(cfg, stage_dir))

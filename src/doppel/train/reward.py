@@ -21,8 +21,11 @@ from doppel.errors import UserError
 from doppel.modeling.identity import check_identity, identity_of
 from doppel.modeling.loading import ModelSource, load_model, stage_model, write_meta
 from doppel.records import PreferencePair, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, run_training, save_trained,
-                                 trainer_kwargs)
+from doppel.train.arguments import callbacks, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.running import run_training
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
@@ -192,7 +195,7 @@ def run(cfg: RewardModelConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, 
     train_rows, cut = _rows(train_pairs, tokenizer, cfg.seq_len)
     held_rows, cut_held = _rows(held_pairs, tokenizer, cfg.seq_len)
     eval_set = Dataset.from_list(held_rows) if held_rows and cfg.eval_steps else None
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     args = RewardConfig(output_dir=str(ckpt), max_length=None, center_rewards_coefficient=CENTER_REWARDS,
                         **trainer_kwargs(cfg, env, has_eval=eval_set is not None))
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(train_rows),

@@ -9,11 +9,14 @@ used). A completion's reward is
   + likeness_weight * (probability that the person wrote the answer)
 
 where the probability comes from the person-likeness classifier of `doppel.metrics.likeness`,
-fitted here on the person's training answers against other voices (the generic answers of
-the preference pairs and background text). After training, the SFT policy (adapter off)
-and the RL policy answer the same prompts with the same seeds; both mean rewards and the
-paired gain with its standard error are reported. Saved like the preference stage: base +
-SFT adapter (merged) + RL adapter.
+fitted here on the person's training answers in the reward half (`likeness_half`) against other
+voices (the generic answers of the preference pairs and background text). That is deliberately
+not the classifier the eval ladder reports (fitted on the other half, against the base model's
+answers): a policy optimised against a scorer scores well on that very scorer, so grading it
+with another fit keeps the ladder's person-likeness honest; the summary says what each was
+fitted on. After training, the SFT policy (adapter off) and the RL policy answer the same
+prompts with the same seeds; both mean rewards and the paired gain with its standard error
+are reported. Saved like the preference stage: base + SFT adapter (merged) + RL adapter.
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ import json
 from doppel.config import GenerationSettings
 from doppel.config.train import RLConfig
 from doppel.errors import UserError
-from doppel.metrics.likeness import PersonClassifier
+from doppel.metrics.likeness import REWARD, PersonClassifier, likeness_half
 from doppel.modeling.identity import identity_of
 from doppel.modeling.loading import ModelSource, load_model, write_meta
 from doppel.modeling.tokenizer import end_of_turn_ids
 from doppel.records import Document, Example, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, lora_config, run_training,
-                                 save_trained, trainer_kwargs)
+from doppel.train.arguments import callbacks, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.lora import lora_config
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.running import run_training
 from doppel.train.distributed import is_main
 from doppel.workspace import StageResult, Workspace
 
@@ -49,8 +56,9 @@ def rl_prompts(ws: Workspace) -> list[list[dict]]:
 
 
 def person_answers(ws: Workspace) -> list[str]:
+    """The person's training answers in the reward's half (the eval ladder's classifier learns from the other)."""
     return [ex.messages[-1].content for ex in read_jsonl(ws.data / "sft" / "train.jsonl", Example)
-            if ex.messages and ex.messages[-1].role == "assistant"]
+            if ex.messages and ex.messages[-1].role == "assistant" and likeness_half(ex.messages[-1].content) == REWARD]
 
 
 def other_voices(ws: Workspace, rejected: list[str], limit: int = 400) -> list[str]:
@@ -70,7 +78,7 @@ def fit_likeness(person: list[str], other: list[str], seed: int) -> PersonClassi
         return PersonClassifier(seed=seed).fit(person, other)
     except ValueError as err:
         raise UserError(f"train.rl.likeness_weight > 0 but the person-likeness classifier cannot be fitted: "
-                        f"{err} (person answers: {len(person)} in data/sft/train.jsonl; other voices: "
+                        f"{err} (person answers: {len(person)} in data/sft/train.jsonl's reward half; other voices: "
                         f"{len(other)} from data/pref/train.jsonl rejected answers and background sources). "
                         f"Add background sources or preference pairs, or set train.rl.likeness_weight: 0") from None
 
@@ -178,6 +186,13 @@ def _build_reward(cfg: RLConfig, ws: Workspace, env: TrainEnv) -> tuple[StyleRew
         rejected = [p.rejected for p in read_jsonl(pref, PreferencePair)] if pref.exists() else []
         clf = fit_likeness(person_answers(ws), other_voices(ws, rejected), env.seed)
         info["likeness_classifier_cv_auc"] = clf.cv_auc
+        info["likeness_classifier"] = {
+            "person": clf.n_person, "other": clf.n_other, "seed": env.seed,
+            "person_from": f"data/sft/train.jsonl, answers in the '{REWARD}' half",
+            "other_from": ["data/pref/train.jsonl rejected answers", "background sources"],
+            "differs_from_ladder": "deliberately: the eval ladder's classifier (eval/likeness/) is fitted on the "
+                                   "other half of the answers, against the base model's answers, so the policy "
+                                   "is not graded by the scorer it was optimised against"}
     return StyleReward(scorer, clf, cfg.reward_model_weight, cfg.likeness_weight), info
 
 
@@ -202,7 +217,7 @@ def run(cfg: RLConfig, sft: ModelSource, env: TrainEnv, ws: Workspace, run_key: 
     model.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
     model = get_peft_model(model, lora_config(cfg.lora, model=model))
 
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     args = GRPOConfig(output_dir=str(ckpt), num_generations=cfg.num_generations,
                       max_completion_length=cfg.max_completion_length, temperature=cfg.temperature, top_p=1.0,
                       beta=cfg.beta, **trainer_kwargs(cfg, env))

@@ -10,8 +10,11 @@ from doppel.modeling.loading import ModelSource, write_meta
 from doppel.modeling.templates import check_same_template, preflight, with_persona_default
 from doppel.modeling.tokenizer import load_tokenizer
 from doppel.records import Example, read_jsonl
-from doppel.train.common import (TrainEnv, callbacks, checkpoint_dir, finish_training, heldout_notice, run_training,
-                                 save_trained, trainer_kwargs)
+from doppel.train.arguments import callbacks, heldout_notice, trainer_kwargs
+from doppel.train.checkpoints import checkpoint_dir
+from doppel.train.env import TrainEnv
+from doppel.train.outputs import finish_training, save_trained
+from doppel.train.running import run_training
 from doppel.train.methods import ADAPTER_METHODS, check_method, prepare
 from doppel.train.packing import PackedCollator, packed_dataset
 from doppel.train.throughput import stage_throughput
@@ -49,7 +52,7 @@ def run(cfg: SFTConfig, base: ModelSource, env: TrainEnv, ws: Workspace, run_key
     heldout_notice(cfg, bool(eval_rows), "sft", "dialogues (data/heldout/dialogues.jsonl is empty)")
 
     trainer_cls = _packed_trainer_class()
-    ckpt, resume_from = checkpoint_dir(stage_dir, run_key)
+    ckpt, resume_from = checkpoint_dir(stage_dir, run_key, env.resume)
     # The examples arrive tokenized, labelled (assistant-only) and packed: TRL's own dataset
     # preparation is skipped and the collator keeps the per-example position ids.
     args = TrlSFTConfig(output_dir=str(ckpt), max_length=cfg.seq_len, dataset_kwargs={"skip_prepare_dataset": True},

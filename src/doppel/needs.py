@@ -93,7 +93,7 @@ def llama_cpp(setting: str, when: Callable[[Config], bool], off: str) -> Need:
 def _endpoint(ctx: Ctx) -> bool:
     from doppel.teacher import resolve_teacher
 
-    return resolve_teacher(ctx.cfg.teacher) is not None
+    return bool(ctx.cfg.teacher.local) or resolve_teacher(ctx.cfg.teacher) is not None
 
 
 def preference_pairs(section: str) -> Need:

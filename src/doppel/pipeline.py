@@ -149,6 +149,9 @@ TEACHER = Setting("teacher", lambda c: c.teacher.model_dump(mode="json", exclude
 ENDPOINT = Setting("$OPENAI_BASE_URL", lambda c: os.environ.get("OPENAI_BASE_URL"))
 TRAINING = ("torch", "transformers", "accelerate", "peft")
 GGUF = llama_cpp("export.gguf", lambda c: bool(c.export.gguf), "set export.gguf: []")
+LOCAL_TEACHER = llama_cpp("teacher.local", lambda c: bool(c.teacher.local), "set teacher.local: null")
+LOCAL_JUDGE = llama_cpp("teacher.local (the judge)", lambda c: bool(c.teacher.local) and c.eval.judge.enabled,
+                        "set teacher.local: null or eval.judge.enabled: false")
 
 
 def _sources(c: Config) -> list:
@@ -159,7 +162,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("ingest", ("sources", "background", "persona", "ingest"), (), (), _run_ingest, files=_sources),
     Stage("build", ("data", "persona", "model", "seed"), ("ingest",), (), _run_build,
           packages=("tokenizers",), needs=(bundled_base(),)),
-    Stage("synth", ("synth", TEACHER, "persona", "seed", ENDPOINT), ("build",), ("synth.enabled",), _run_synth),
+    Stage("synth", ("synth", TEACHER, "persona", "seed", ENDPOINT), ("build",), ("synth.enabled",), _run_synth,
+          needs=(LOCAL_TEACHER,)),
     Stage("pretrain", ("train.pretrain", "model", TRAIN_ENV), ("build",), ("!model.base", "train.pretrain.enabled"),
           _run_pretrain, trains=True, packages=TRAINING, needs=(CUDA_DEVICE,)),
     Stage("cpt", ("train.cpt", "model.base", TRAIN_ENV), ("build", "pretrain"), ("train.cpt.enabled",), _run_cpt,
@@ -176,17 +180,18 @@ STAGES: tuple[Stage, ...] = (
     Stage("rl", ("train.rl", "model.base", TRAIN_ENV), ("ingest", "build", "synth", "pretrain", "cpt", "sft", "reward"),
           ("train.rl.enabled",), _run_rl, trains=True, model_from=("cpt", "sft"), packages=(*TRAINING, "trl"),
           needs=(CUDA_DEVICE, reward_model())),
-    Stage("eval", ("eval", "persona", "seed", "train.device", "teacher.base_url", "teacher.model"),
+    Stage("eval", ("eval", "persona", "seed", "train.device", "teacher.base_url", "teacher.model", "teacher.local"),
           ("build", "pretrain", "cpt", "sft", "pref", "rl"), ("eval.enabled",), _run_eval,
           model_from=("cpt", "sft", "pref", "rl"), ladder=True, packages=("torch", "transformers", "sklearn"),
-          needs=(CUDA_DEVICE,)),
+          needs=(CUDA_DEVICE, LOCAL_JUDGE)),
     Stage("export", ("export", "persona", "eval.generation", "seed"),
           ("build", "pretrain", "cpt", "sft", "pref", "rl", "eval"), ("export.enabled",), _run_export,
           model_from=("cpt", "sft", "pref", "rl"), packages=("torch", "transformers", "gguf"),
           needs=(GGUF, llama_cpp("export.lora_gguf: true", lambda c: c.export.lora_gguf,
                                  "set export.lora_gguf: false"))),
     # Each exported GGUF as a rung of the eval ladder: after export, its rows in eval/gguf.json.
-    Stage("eval_gguf", ("eval", "persona", "seed", "teacher.base_url", "teacher.model"), ("build", "eval", "export"),
+    Stage("eval_gguf", ("eval", "persona", "seed", "teacher.base_url", "teacher.model", "teacher.local"),
+          ("build", "eval", "export"),
           ("eval.enabled", "export.enabled"), _run_eval_gguf, needs=(GGUF,)),
     # eval's and eval_gguf's files read as one ladder (doppel.eval_results): eval/report.html.
     Stage("report", ("persona",), ("pretrain", "cpt", "sft", "pref", "reward", "rl", "eval", "eval_gguf"),

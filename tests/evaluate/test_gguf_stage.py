@@ -63,7 +63,10 @@ def test_each_exported_gguf_is_a_rung_with_real_numbers(tiny_run):
     for kind in kinds:
         row = models[f"gguf-{kind}"]
         assert row["backend"] == "gguf" and row["gguf_file"] == parity["file_names"][kind]
-        for key in KEYS:  # a number wherever the HF rungs have one (rep-4 ratio needs longer answers)
+        for key in KEYS:  # a number wherever the HF rungs have one
+            if key == "rep4_ratio":  # needs answers long enough, which sampled answers may or may not be
+                assert row[key] is None or isinstance(row[key], (int, float)), (kind, key, row[key])
+                continue
             number = isinstance(sft[key], (int, float))
             assert isinstance(row[key], (int, float)) == number, (kind, key, row[key], sft[key])
         assert row["heldout_perplexity"] > 1 and row["heldout_answer_perplexity"] > 1

@@ -100,7 +100,7 @@ def test_plan_says_what_would_run_and_why_and_runs_nothing(tiny_run):
     assert same.returncode == 0, same.stderr[-2000:]
     rows = plan_of(same.stdout)
     assert list(rows) == ["ingest", "build", "synth", "pretrain", "cpt", "sft", "pref", "reward", "rl", "eval",
-                          "export", "eval_gguf"]
+                          "export", "eval_gguf", "report"]
     assert all(rows[s].startswith("skip (up to date)") for s in STAGES), rows
     assert rows["pref"] == "disabled: train.pref.enabled is false"
     assert "everything the stages to run need is here" not in same.stdout  # nothing would run
@@ -108,7 +108,7 @@ def test_plan_says_what_would_run_and_why_and_runs_nothing(tiny_run):
     changed = doppel("run", config, "--plan", "--set", "train.sft.learning_rate=4e-3")
     assert changed.returncode == 0, changed.stderr[-2000:]
     rows = plan_of(changed.stdout)
-    assert [s for s in STAGES if rows[s].startswith("run")] == ["sft", "eval", "export", "eval_gguf"]
+    assert [s for s in STAGES if rows[s].startswith("run")] == ["sft", "eval", "export", "eval_gguf", "report"]
     assert rows["sft"] == "run: changed: train.sft.learning_rate  [from cpt]"
     assert rows["eval"] == "run: sft runs first  [models: base, cpt, sft]"
     assert rows["export"] == "run: sft runs first; eval runs first  [from sft]"

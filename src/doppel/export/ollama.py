@@ -81,7 +81,8 @@ def modelfile(gguf_name: str, tokenizer, system_prompt: str, settings: Generatio
     lines = [f"# Ollama Modelfile for {title}, written by Doppel.",
              f"#   ollama create {Path(adapter or gguf_name).stem.lower()} -f "
              f"{'Modelfile.lora' if adapter else 'Modelfile'}",
-             "# This model imitates a real person; it is not them. Do not present its words as theirs.",
+             "# This model imitates a person (README.md says who); it is not them. Do not present its words "
+             "as theirs.",
              f"FROM ./{gguf_name}"] + ([f"ADAPTER ./{adapter}"] if adapter else [])
     if template:
         lines.append(f"TEMPLATE {_quote(template)}")

@@ -147,6 +147,14 @@ def _check_params(params: dict) -> None:
         raise TypeError(f"not a chat.completions.create parameter: {', '.join(unknown)}")
 
 
+def _quiet_on_ctrl_c(loop, context: dict) -> None:
+    """A Ctrl-C ends the batch: the CLI says so in one line, answers already given are cached.
+    Without this, asyncio also logs the interrupted task's KeyboardInterrupt with a traceback."""
+    if isinstance(context.get("exception"), KeyboardInterrupt):
+        return
+    loop.default_exception_handler(context)
+
+
 class Teacher:
     """A chat model behind an OpenAI-compatible endpoint, with a persistent answer cache."""
 
@@ -212,6 +220,7 @@ class Teacher:
 
         client = AsyncOpenAI(base_url=self.cfg.base_url, api_key=self.cfg.api_key.get_secret_value(),
                              timeout=self.cfg.timeout, max_retries=0)
+        asyncio.get_running_loop().set_exception_handler(_quiet_on_ctrl_c)
         gate = asyncio.Semaphore(self.cfg.concurrency)
         self._inflight: dict[str, asyncio.Future] = {}
         done = 0

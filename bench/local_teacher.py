@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=300)
     args = parser.parse_args()
 
-    from doppel.serve.local import gguf_path
+    from doppel.local_endpoint import gguf_path
 
     path = gguf_path(args.model)
     for ubatch in (1, 512):

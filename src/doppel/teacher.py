@@ -62,11 +62,11 @@ def resolve_teacher(cfg: TeacherConfig) -> TeacherConfig | None:
 def teacher_endpoint(cfg: TeacherConfig) -> Iterator[TeacherConfig | None]:
     """resolve_teacher for the duration of a block; with `teacher.local` (a GGUF file or a bundled
     model name), a llama.cpp server for it is started on a loopback port first and stopped when
-    the block ends, also on an error or Ctrl-C (doppel.serve.local). Its answers cost nothing."""
+    the block ends, also on an error or Ctrl-C (doppel.local_endpoint). Its answers cost nothing."""
     if not cfg.local:
         yield resolve_teacher(cfg)
         return
-    from doppel.serve.local import local_endpoint
+    from doppel.local_endpoint import local_endpoint
 
     with local_endpoint(cfg.local, cfg.local_parallel, cfg.local_context) as (url, name):
         yield cfg.model_copy(update={"base_url": url, "model": name, "api_key": SecretStr("local"),

@@ -38,3 +38,25 @@ def test_answers_come_back_in_the_order_asked_from_batches_of_similar_length(tok
     assert out == [tokenizer.decode([100 + n], skip_special_tokens=True).strip() for n in lengths]
     assert [n for batch in model.batches for n in batch] == sorted(lengths)  # shortest first, two at a time
     assert [len(b) for b in model.batches] == [2, 2, 1]
+
+
+def test_the_one_step_sampler_keeps_what_transformers_warpers_keep():
+    import torch
+    from transformers.generation.logits_process import (TemperatureLogitsWarper, TopKLogitsWarper,
+                                                        TopPLogitsWarper)
+
+    from doppel.evaluate.generate import NucleusOfTopK
+
+    torch.manual_seed(0)
+    scores = torch.randn(64, 5000) * 4
+    ids = torch.zeros(64, 3, dtype=torch.long)
+    for temperature, k, p in [(0.7, 50, 0.9), (1.3, 50, 0.5), (0.7, 0, 0.95), (1.0, 10, 1.0)]:
+        want = scores.clone()
+        for warp in (TemperatureLogitsWarper(temperature), TopKLogitsWarper(k) if k else None, TopPLogitsWarper(p)):
+            if warp is not None:
+                want = warp(ids, want)
+        got = NucleusOfTopK(temperature, k, p)(ids, scores.clone())
+        assert torch.equal(torch.isfinite(got), torch.isfinite(want)), (temperature, k, p)
+        kept = torch.isfinite(want)
+        assert torch.allclose(got[kept], want[kept])
+        assert kept.sum(-1).min() >= 1

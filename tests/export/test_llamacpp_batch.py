@@ -37,3 +37,43 @@ def test_a_300_token_prompt_in_one_batch_on_a_quantized_file_matches_one_token_s
     assert batched["finite"] and stepwise["finite"]
     # The same logits whether the prompt is read at once or a token at a time (kernels differ in rounding).
     assert np.abs(np.array(batched["last"]) - np.array(stepwise["last"])).max() < 0.05
+
+
+def test_the_installed_llama_cpp_has_no_amx_kernel_and_reads_prompts_in_whole_batches(monkeypatch):
+    import llama_cpp
+
+    from doppel.modeling import llamacpp
+
+    info = llama_cpp.llama_print_system_info().decode()
+    assert "AMX_INT8 = 1" not in info, f"llama.cpp was compiled with AMX (make install builds it without): {info}"
+    monkeypatch.delenv("DOPPEL_LLAMA_UBATCH", raising=False)
+    assert not llamacpp.library_has_amx()
+    assert llamacpp.micro_batch() == 512
+
+
+def test_a_build_with_amx_alone_falls_back_to_one_token_steps(monkeypatch, capsys):
+    from doppel.modeling import llamacpp
+
+    monkeypatch.delenv("DOPPEL_LLAMA_UBATCH", raising=False)
+    monkeypatch.setattr(llamacpp, "library_has_amx", lambda: True)
+    monkeypatch.setattr(llamacpp, "_NOTED", [])
+    assert llamacpp.micro_batch() == 1
+    assert "AMX kernel" in capsys.readouterr().err
+    monkeypatch.setenv("DOPPEL_LLAMA_UBATCH", "64")
+    assert llamacpp.micro_batch() == 64
+
+
+def test_the_install_compiles_llama_cpp_for_the_cpu_it_is_on_with_amx_off():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("build_llama", Path(__file__).parents[2] / "tools" / "build_llama.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    sapphire_rapids = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512_vnni", "avx512_bf16",
+                       "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"}
+    args = build.cmake_args(sapphire_rapids, "x86_64")
+    assert "-DGGML_NATIVE=OFF" in args  # -march=native is what turns the AMX kernel on
+    assert {"-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"} <= set(args)
+    assert {"-DGGML_AVX512=ON", "-DGGML_AVX512_VNNI=ON", "-DGGML_AVX2=ON"} <= set(args)  # the rest is kept
+    assert "-DGGML_AVX512=OFF" in build.cmake_args({"sse4_2", "avx", "avx2", "fma", "f16c"}, "x86_64")

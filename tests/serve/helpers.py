@@ -26,7 +26,7 @@ def running(state):
 
     from doppel.serve.app import create_app
 
-    from doppel.serve.run import listening_socket
+    from doppel.local_endpoint import listening_socket
 
     sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -56,7 +56,7 @@ def _gone(path: Path, seconds: float = 20.0) -> bool:
 def test_the_local_endpoint_answers_the_openai_client_and_is_stopped_after(tiny_gguf):
     import openai
 
-    from doppel.serve.local import local_endpoint
+    from doppel.local_endpoint import local_endpoint
 
     with local_endpoint(str(tiny_gguf), parallel=2, context=512) as (url, name):
         assert len(_servers(tiny_gguf)) == 1 and name.startswith("local/tiny-teacher-f16@")
@@ -73,7 +73,7 @@ def test_the_local_endpoint_answers_the_openai_client_and_is_stopped_after(tiny_
 
 
 def test_a_file_llama_cpp_cannot_load_is_a_clear_error_and_leaves_no_server(tmp_path):
-    from doppel.serve.local import local_endpoint
+    from doppel.local_endpoint import local_endpoint
 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"not a gguf file at all" * 100)

@@ -120,3 +120,17 @@ def test_sft_for_two_epochs_reuses_the_kept_rows(tmp_path, tiny_model_dir):
     kept = s["frozen_layer_cache"]
     assert kept["rows_kept"] > 0 and kept["cached_steps"] > 0 and kept["full_steps"] > 0
     assert s["last_loss"] < s["first_loss"]
+
+
+def test_rows_that_differ_only_in_their_attention_mask_are_kept_apart():
+    import torch
+
+    from doppel.modeling.frozen_prefix import FrozenPrefix
+
+    ids = torch.tensor([[5, 6, 7, 8], [5, 6, 7, 8]])
+    pos = torch.arange(4).expand(2, 4)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    a, b = FrozenPrefix.keys(ids, pos, mask)
+    assert a != b
+    assert FrozenPrefix.keys(ids, pos, mask)[0] == a  # and the same row gets the same key again
+    assert FrozenPrefix.keys(ids, pos)[0] == FrozenPrefix.keys(ids, pos)[1] != a

@@ -22,6 +22,8 @@ class PersonaConfig(Strict):
                                     "often each model's samples use them.")
     system_prompt: str | None = Field(None, description="The system prompt of training examples and chat; "
                                       "empty builds it from name and description so the two always agree.")
+    fictional: bool = Field(False, description="True for a made-up persona (as the demo's is): the model card "
+                            "then says so. Otherwise it claims of the person only what this config says.")
 
     def matches(self, speaker: str) -> bool:
         """True when a transcript's speaker label is this person (case and punctuation ignored)."""

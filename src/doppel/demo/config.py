@@ -45,6 +45,15 @@ SCRATCH_EVAL = {"questions": 40, "max_rounds": 3, "batch_size": 16}
 REAL_EVAL = {"questions": 24, "max_rounds": 1, "batch_size": 32, "classifier_questions": 24,
              "perplexity_texts": 24, "perplexity_dialogues": 24, "gguf_files": "chosen",
              "generation": {"max_new_tokens": 60}}
+# The teacher is the bundled model itself, served by llama.cpp on a loopback port while synth and
+# the judge run (no endpoint, no key, no cost). A 135M model is a weak teacher and a weaker judge:
+# the demo asks it for little (back-translated questions for 24 of Mara's passages, 3 questions in
+# each of 4 categories with answers grounded in her passages, a score for each), and the filters
+# and scores decide what of it is kept. identity_copies: the identity examples four times (three
+# without a system message) among ~320 dialogues.
+REAL_TEACHER = {"local": BUNDLED_BASE, "local_parallel": 2, "local_context": 2048}
+REAL_SYNTH = {"identity_copies": 4, "questions_per_category": 3, "questions_per_passage": 0, "max_passages": 24,
+              "answers": ["backtranslate", "grounded"], "retrieve_k": 2, "max_tokens": 120, "preferences": False}
 # The parity gate on 8 held-out texts (~2,000 positions) and 4 greedy answers per file.
 REAL_EXPORT = {"gguf": ["f16", "q8_0"], "pick": True, "parity": {"texts": 8}}
 
@@ -58,7 +67,7 @@ def demo_config(seed: int, from_scratch: bool = False) -> dict:
         "run_dir": ".",
         "seed": seed,
         "persona": {"name": P.name, "aliases": list(P.aliases), "description": P.description,
-                    "catchphrases": list(P.catchphrases)},
+                    "catchphrases": list(P.catchphrases), "fictional": True},
         "sources": [{"path": "sources/persona"}],
         "background": [{"path": "sources/background"}],
         "model": model,
@@ -66,8 +75,7 @@ def demo_config(seed: int, from_scratch: bool = False) -> dict:
         "train": SCRATCH_TRAINING if from_scratch else REAL_TRAINING,
         # 40 questions in up to 3 sampling rounds: ~5,000 words per model for function-word Delta.
         "eval": SCRATCH_EVAL if from_scratch else REAL_EVAL,
-        # The identity examples four times (three without a system message) among ~320 dialogues.
-        **({} if from_scratch else {"synth": {"identity_copies": 4}}),
+        **({} if from_scratch else {"teacher": REAL_TEACHER, "synth": REAL_SYNTH}),
         "export": {} if from_scratch else REAL_EXPORT,
     }
 

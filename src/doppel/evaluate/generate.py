@@ -7,6 +7,34 @@ from doppel.config import GenerationSettings
 from doppel.modeling.tokenizer import end_of_turn_ids
 
 
+# The sampling pool: the 50 likeliest tokens (llama.cpp's and transformers' usual default), then
+# the nucleus within them; the GGUF rungs sample with the same settings (modeling/llamacpp.py).
+TOP_K = 50
+
+
+class NucleusOfTopK:
+    """Temperature, then top-k, then top-p, as transformers' warpers do in that order, but the
+    nucleus is found among the k survivors instead of by sorting the whole vocabulary: the same
+    distribution, and a 49k-token vocabulary is no longer sorted at every step of every row."""
+
+    def __init__(self, temperature: float, k: int, p: float):
+        self.temperature, self.k, self.p = temperature, k, p
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        scores = scores / self.temperature
+        k = min(self.k, scores.shape[-1]) if self.k > 0 else scores.shape[-1]
+        top, index = torch.topk(scores, k, dim=-1)  # sorted, likeliest first
+        if self.p < 1.0:
+            # Drop a token when the tokens likelier than it already hold p of the mass (the most
+            # likely one always stays).
+            probs = torch.softmax(top, dim=-1)
+            before = torch.cumsum(probs, dim=-1) - probs
+            top = top.masked_fill(before >= self.p, float("-inf"))
+        return torch.full_like(scores, float("-inf")).scatter_(-1, index, top)
+
+
 def generate_answers(model, tokenizer, conversations: list[list[dict]], settings: GenerationSettings,
                      seed: int, batch_size: int = 16) -> list[str]:
     """One reply per conversation (each ends with a user turn), in order."""
@@ -20,7 +48,10 @@ def generate_answers(model, tokenizer, conversations: list[list[dict]], settings
               repetition_penalty=settings.repetition_penalty, eos_token_id=end_of_turn_ids(tokenizer),
               pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
     if settings.do_sample:
-        kw.update(temperature=settings.temperature, top_p=settings.top_p)
+        # Temperature, top-k and nucleus in one processor (see NucleusOfTopK); transformers' own
+        # warpers are turned off.
+        kw.update(temperature=1.0, top_k=0, top_p=1.0,
+                  logits_processor=[NucleusOfTopK(settings.temperature, TOP_K, settings.top_p)])
     threads = torch.get_num_threads()
     if model.device.type == "cpu" and sum(p.numel() for p in model.parameters()) < 50_000_000:
         # Decoding a small model is a chain of tiny matmuls: extra threads only add

@@ -99,25 +99,17 @@ def _parity(parity: dict, sizes: dict[str, int], chosen: str | None, names: dict
                   rows)
 
 
-def _made_up(persona: PersonaConfig) -> bool:
-    """True for the bundled demo's persona, whom Doppel's own generator made up.
-
-    Of anyone else the card knows only what the config says, so it claims no more: they may
-    well be a real person.
-    """
-    from doppel.demo.persona import DEMO_PERSONA
-
-    return (persona.name, persona.description) == (DEMO_PERSONA.name, DEMO_PERSONA.description)
-
-
 def model_card(ws: Workspace, persona: PersonaConfig, model_cfg: ModelConfig, train: TrainConfig,
                merged_info: dict, parity: dict, sizes: dict[str, int], chosen: str | None,
                names: dict[str, str]) -> str:
     """The README.md text; sizes and names are keyed by GGUF type, `chosen` is the Modelfile's type."""
     name = persona.name
-    demo = _made_up(persona)
-    who = f"{name}, " + ("a fictional persona made up for Doppel's demo" if demo else "the person named in its config")
-    trained_on = ("It was trained on texts that `doppel demo` generated in that persona's voice" if demo
+    # persona.fictional (the demo sets it); of anyone else the card claims no more than the config
+    # says: they may well be a real person.
+    made_up = persona.fictional
+    who = f"{name}, " + ("a fictional persona (made up, as its config says)" if made_up
+                         else "the person named in its config")
+    trained_on = ("It was trained on made-up texts in that persona's voice" if made_up
                   else "It was trained on text they wrote or said")
     base = model_cfg.base or f"none: pretrained from scratch by Doppel ({model_cfg.preset} preset)"
     front = {"base_model": model_cfg.base, "library_name": "transformers", "pipeline_tag": "text-generation",
@@ -138,7 +130,7 @@ def model_card(ws: Workspace, persona: PersonaConfig, model_cfg: ModelConfig, tr
              "(parity.json). Perplexity ratio and KL divergence should stay near 1 and 0; top-1 agreement "
              "near 1.", "", *_parity(parity, sizes, chosen, names), "",
              "## Intended use", "",
-             f"- Trying Doppel out: {name} and the training texts are made up." if demo else
+             f"- Trying Doppel out: {name} and the training texts are made up." if made_up else
              f"- Research, personal archives and creative work with {name}'s consent, clearly labelled as "
              f"machine-generated imitation.",
              "- Not for impersonation, deception, fraud, or any use where a reader could take the output "

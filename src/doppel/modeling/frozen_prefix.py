@@ -61,12 +61,14 @@ class FrozenPrefix:
         decoder.layers[start].register_forward_pre_hook(self._keep, with_kwargs=True)
 
     @staticmethod
-    def keys(input_ids, position_ids) -> list[bytes]:
+    def keys(input_ids, position_ids, attention_mask=None) -> list[bytes]:
+        """A row's key: everything its hidden states depend on (tokens, positions, which tokens it
+        may attend to)."""
         rows = []
         for i in range(input_ids.shape[0]):
             h = hashlib.blake2b(input_ids[i].cpu().numpy().tobytes(), digest_size=16)
-            if position_ids is not None:
-                h.update(position_ids[i].cpu().numpy().tobytes())
+            for part in (position_ids, attention_mask):
+                h.update(b"|" if part is None else part[i].cpu().numpy().tobytes())
             rows.append(h.digest())
         return rows
 
@@ -89,7 +91,8 @@ class FrozenPrefix:
         ids = inputs.get("input_ids")
         if ids is None or self.decoder.training is False:
             return self.decoder(**inputs)
-        keys = self.keys(ids, inputs.get("position_ids"))
+        mask = inputs.get("attention_mask")
+        keys = self.keys(ids, inputs.get("position_ids"), mask if getattr(mask, "dim", lambda: 0)() == 2 else None)
         if all(k in self.store for k in keys):
             import torch
 

@@ -37,21 +37,52 @@ def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def cpu_has_amx() -> bool:
+def library_has_amx() -> bool:
+    """True when the installed llama.cpp was compiled with its AMX matrix kernel (as a default
+    build with -march=native is on an AMX CPU). Doppel's install (tools/build_llama.py) compiles
+    it without; this guards a user's own build."""
+    llama_cpp = require_llama_cpp()
     try:
-        return " amx_int8" in Path("/proc/cpuinfo").read_text()
+        info = llama_cpp.llama_print_system_info()
+    except Exception:  # an older binding without the call: assume the default build
+        return " amx_int8" in _cpuinfo()
+    info = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    return "AMX_INT8 = 1" in info
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
+        return ""
 
 
 def micro_batch() -> int:
-    """Tokens llama.cpp evaluates per step. On CPUs with AMX, llama.cpp 0.3.36's batched kernels for
-    quantized weights crashed (segfault) on the machine Doppel was built on, while one token per
-    step works, so AMX CPUs get 1 (slower prompt reading, same results); DOPPEL_LLAMA_UBATCH overrides."""
+    """Tokens llama.cpp evaluates per step: a whole prompt batch (512). A llama.cpp compiled with
+    its AMX kernel crashed (SIGSEGV in ggml_backend_amx_mul_mat) on quantized files as soon as a
+    prompt was read in one batch, so such a build alone gets one token per step (slower prompt
+    reading, same results), with a note on how to rebuild; DOPPEL_LLAMA_UBATCH overrides."""
     value = os.environ.get("DOPPEL_LLAMA_UBATCH")
     if value:
         return max(1, int(value))
-    return 1 if cpu_has_amx() else 512
+    if library_has_amx():
+        _note_amx_build()
+        return 1
+    return 512
+
+
+_NOTED: list[bool] = []
+
+
+def _note_amx_build() -> None:
+    if not _NOTED:
+        _NOTED.append(True)
+        import sys
+
+        print("note: this llama.cpp was compiled with its AMX kernel, which crashed on batched prompts; "
+              "prompts are read one token at a time. Rebuild it without (Doppel's 'make install' does): "
+              "CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AMX_INT8=OFF' "
+              "pip install --force-reinstall --no-cache-dir --no-deps llama-cpp-python", file=sys.stderr)
 
 
 def load_gguf(path: str | Path, n_ctx: int = 0, logits_all: bool = False, threads: int | None = None,

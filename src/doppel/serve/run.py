@@ -8,6 +8,7 @@ from pathlib import Path
 
 from doppel.config import Config
 from doppel.errors import UserError
+from doppel.local_endpoint import listening_socket
 from doppel.serve.engines import Engine, GGUFEngine, HFEngine
 
 API_KEY_ENV = "DOPPEL_API_KEY"
@@ -89,23 +90,3 @@ def serve_forever(cfg: Config, engine: Engine, api_key: str | None, announce=pri
              + ("   (API key required)" if api_key else ""))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[listening_socket(host, port)])
-
-
-def listening_socket(host: str, port: int):
-    """A bound socket whose connections send small writes at once (TCP_NODELAY is inherited by them).
-
-    Without it, a client's header-then-body writes meet delayed ACKs and every request waits ~40 ms.
-    """
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as err:
-        sock.close()
-        raise UserError(f"cannot listen on {host}:{port}: {err.strerror}; choose another --port") from None
-    sock.listen(128)
-    return sock

@@ -40,7 +40,7 @@ def test_answers_come_back_in_the_order_asked_from_batches_of_similar_length(tok
     assert [len(b) for b in model.batches] == [2, 2, 1]
 
 
-def test_the_one_step_sampler_keeps_what_transformers_warpers_keep():
+def test_the_one_step_sampler_draws_from_what_transformers_warpers_keep():
     import torch
     from transformers.generation.logits_process import (TemperatureLogitsWarper, TopKLogitsWarper,
                                                         TopPLogitsWarper)
@@ -55,8 +55,22 @@ def test_the_one_step_sampler_keeps_what_transformers_warpers_keep():
         for warp in (TemperatureLogitsWarper(temperature), TopKLogitsWarper(k) if k else None, TopPLogitsWarper(p)):
             if warp is not None:
                 want = warp(ids, want)
-        got = NucleusOfTopK(temperature, k, p)(ids, scores.clone())
+        sampler = NucleusOfTopK(temperature, k, p)
+        top, index = sampler.pool(scores.clone())
+        got = torch.full_like(scores, float("-inf")).scatter_(-1, index, top)
         assert torch.equal(torch.isfinite(got), torch.isfinite(want)), (temperature, k, p)
         kept = torch.isfinite(want)
         assert torch.allclose(got[kept], want[kept])
-        assert kept.sum(-1).min() >= 1
+        drawn = sampler(ids, scores.clone())
+        assert (torch.isfinite(drawn).sum(-1) == 1).all()  # one token, and one the warpers keep
+        assert kept.gather(-1, drawn.argmax(-1, keepdim=True)).all()
+
+    # The draw follows the nucleus's probabilities.
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0, -3.0]])
+    sampler = NucleusOfTopK(1.0, 4, 0.95)
+    top, index = sampler.pool(logits)
+    expect = torch.zeros(5).scatter_(0, index[0], torch.softmax(top, -1)[0])
+    counts = torch.zeros(5)
+    for _ in range(4000):
+        counts[sampler(None, logits)[0].argmax()] += 1
+    assert counts[4] == 0 and torch.allclose(counts / 4000, expect, atol=0.03)

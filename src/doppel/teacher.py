@@ -70,7 +70,15 @@ def teacher_endpoint(cfg: TeacherConfig) -> Iterator[TeacherConfig | None]:
 
     with local_endpoint(cfg.local, cfg.local_parallel, cfg.local_context) as (url, name):
         yield cfg.model_copy(update={"base_url": url, "model": name, "api_key": SecretStr("local"),
-                                     "prices": {}})
+                                     "prices": {}, "structured_output": True})
+
+
+def reply_format(cfg: TeacherConfig | None, name: str, schema: dict) -> dict:
+    """The response_format parameter holding replies to `schema`, when the endpoint is asked for
+    structured output ({} otherwise: the prompt alone asks for the format)."""
+    if cfg is None or not cfg.structured_output:
+        return {}
+    return {"response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}}
 
 
 def request_key(model: str, messages: list[dict], params: dict, attempt: int = 0) -> str:

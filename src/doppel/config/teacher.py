@@ -29,6 +29,10 @@ class TeacherConfig(Strict):
                                 "llama.cpp instance each, the CPU's cores shared among them).")
     local_context: int = Field(4096, ge=512, description="Context length of each local llama.cpp instance, in "
                                "tokens (prompt plus answer).")
+    structured_output: bool = Field(False, description="Ask the endpoint for replies held to a JSON schema "
+                                    "where Doppel parses one (scores, judge verdicts), with OpenAI's "
+                                    "response_format; OpenAI, vLLM and llama.cpp servers support it. Always on "
+                                    "for teacher.local, whose replies llama.cpp then holds to the schema's grammar.")
     api_key: SecretStr | None = Field(None, description="The endpoint's key; better left empty so it falls "
                                       "back to the OPENAI_API_KEY environment variable. It is never written "
                                       "out.")

@@ -13,6 +13,7 @@ from importlib import resources
 
 from doppel.config import JudgeSettings, PersonaConfig, TeacherConfig
 from doppel.metrics.pairwise import bradley_terry_ci, win_rates
+from doppel.teacher import reply_format
 
 VERDICT = re.compile(r"\b([AB])\b")
 SCORE = re.compile(r"\b([1-5])\b")
@@ -46,7 +47,8 @@ def judge_pairs(teacher, persona: PersonaConfig, items: list[dict], passages: di
             prompt = tpl.format(name=persona.name, passages=passages[it["question"]], question=it["question"],
                                 answer_a=xa, answer_b=xb)
             requests.append([{"role": "user", "content": prompt}])
-    replies = teacher.chat_many(requests, temperature=0.0, max_tokens=5)
+    held = reply_format(getattr(teacher, "cfg", None), "verdict", {"type": "string", "enum": ["A", "B"]})
+    replies = teacher.chat_many(requests, temperature=0.0, max_tokens=5, **held)
     comparisons, flips, unreadable = [], 0, 0
     for i, it in enumerate(items):
         first, second = (parse_choice(r.text) for r in replies[2 * i:2 * i + 2])
@@ -64,7 +66,8 @@ def faithfulness(teacher, persona: PersonaConfig, answers: list[tuple[str, str, 
     tpl = template("judge_faithfulness.txt")
     requests = [[{"role": "user", "content": tpl.format(name=persona.name, passages=passages[q], question=q,
                                                         answer=a)}] for _, q, a in answers]
-    replies = teacher.chat_many(requests, temperature=0.0, max_tokens=5)
+    held = reply_format(getattr(teacher, "cfg", None), "grade", {"type": "integer", "enum": [1, 2, 3, 4, 5]})
+    replies = teacher.chat_many(requests, temperature=0.0, max_tokens=5, **held)
     scores: dict[str, list[int]] = {}
     for (label, _, _), reply in zip(answers, replies):
         m = SCORE.search(reply.text or "")

@@ -187,12 +187,33 @@ def logits(llm, tokens: list[int]):
     return np.array(llm.scores[: len(tokens)], dtype=np.float32)
 
 
+_GRAMMARS: dict[str, object] = {}
+
+
+def json_grammar(schema: dict):
+    """A llama.cpp grammar that holds replies to the JSON schema (built once per schema)."""
+    import json
+
+    from doppel.errors import UserError
+
+    llama_cpp = require_llama_cpp()
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _GRAMMARS:
+        try:
+            _GRAMMARS[key] = llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+        except Exception as err:  # llama.cpp's converter rejects what it cannot express
+            raise UserError(f"llama.cpp cannot turn this JSON schema into a grammar ({err}): {key[:300]}") from None
+    return _GRAMMARS[key]
+
+
 def stream_completion(llm, prompt_tokens: list[int], max_tokens: int, temperature: float, top_p: float,
-                      repeat_penalty: float, seed: int | None = None) -> Iterator[tuple[str, str | None]]:
-    """(text piece, finish reason or None) as llama.cpp generates; stops at any end-of-generation token."""
+                      repeat_penalty: float, seed: int | None = None,
+                      grammar=None) -> Iterator[tuple[str, str | None]]:
+    """(text piece, finish reason or None) as llama.cpp generates; stops at any end-of-generation
+    token. With a grammar (json_grammar) the reply follows it."""
     chunks = llm.create_completion(prompt_tokens, max_tokens=max_tokens, temperature=temperature,
                                    top_p=top_p, top_k=50, min_p=0.0, repeat_penalty=repeat_penalty,
-                                   seed=seed, stream=True)
+                                   seed=seed, stream=True, grammar=grammar)
     for chunk in chunks:
         choice = chunk["choices"][0]
         yield choice.get("text") or "", choice.get("finish_reason")

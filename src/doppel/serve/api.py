@@ -73,9 +73,31 @@ class Sampling(Lenient):
         return list(self.stop or [])
 
 
+class JSONSchemaFormat(Lenient):
+    name: str = "reply"
+    schema_: dict = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(Lenient):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JSONSchemaFormat | None = None
+
+    def reply_schema(self) -> dict | None:
+        """The JSON schema replies must follow; None for plain text."""
+        if self.type == "text":
+            return None
+        if self.type == "json_object":
+            return {"type": "object"}
+        if self.json_schema is None:
+            raise ValueError("response_format of type json_schema needs a json_schema with a schema")
+        return self.json_schema.schema_
+
+
 class ChatRequest(Sampling):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
+    response_format: ResponseFormat | None = None  # structured outputs: the gguf backend only
     grounded: bool | None = None  # Doppel's extension: override the server's grounded mode
 
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from doppel.serve.api import APIError, ChatRequest, CompletionRequest, parse_body
 from doppel.serve.engines import Finish
 from doppel.serve.server import (ServerState, Slots, chat_messages, check_auth, check_length, check_model,
-                                 new_id, now, settings_for, sse, start_generation, usage)
+                                 new_id, now, reply_schema, settings_for, sse, start_generation, usage)
 
 
 def create_app(state: ServerState) -> FastAPI:
@@ -61,7 +61,8 @@ def create_app(state: ServerState) -> FastAPI:
         settings = settings_for(req, state.cfg.max_tokens, state.defaults, req.max_completion_tokens or req.max_tokens)
         ids = state.engine.chat_ids(chat_messages(state, req))
         check_length(state.engine, ids, settings)
-        pieces = await start_generation(state, slots, ids, settings, req.seed, req.stops())
+        schema = reply_schema(state, req)
+        pieces = await start_generation(state, slots, ids, settings, req.seed, req.stops(), schema)
         if req.stream:
             include = bool(req.stream_options and req.stream_options.include_usage)
             return StreamingResponse(_chat_events(state, pieces, include), media_type="text/event-stream",

@@ -97,6 +97,7 @@ class GGUFEngine:
     """llama.cpp through llama-cpp-python; prompts use the chat template stored in the GGUF."""
 
     backend = "gguf"
+    structured = True  # replies can be held to a JSON schema (response_format)
 
     def __init__(self, path: str | Path, n_ctx: int = 0, threads: int | None = None):
         from doppel.modeling import llamacpp
@@ -114,11 +115,12 @@ class GGUFEngine:
         ids = self._lc.tokenize(self.llm, text, special=False)
         return [self.llm.token_bos(), *ids] if self._lc.add_bos(self.llm) else ids
 
-    def stream(self, prompt_ids, settings, seed=None, cancel=None):
+    def stream(self, prompt_ids, settings, seed=None, cancel=None, schema: dict | None = None):
         temperature = settings.temperature if settings.do_sample else 0.0
         pieces, reason = [], "length"
+        grammar = self._lc.json_grammar(schema) if schema is not None else None
         for text, finish in self._lc.stream_completion(self.llm, prompt_ids, settings.max_new_tokens, temperature,
-                                                        settings.top_p, settings.repetition_penalty, seed):
+                                                        settings.top_p, settings.repetition_penalty, seed, grammar):
             if cancel is not None and cancel.is_set():
                 break
             if text:
@@ -142,6 +144,7 @@ class EnginePool:
         self.parallel = len(engines)
         first = engines[0]
         self.backend, self.describe, self.context_length = first.backend, first.describe, first.context_length
+        self.structured = all(getattr(e, "structured", False) for e in engines)
         self._free: queue.Queue = queue.Queue()
         for engine in engines:
             self._free.put(engine)
@@ -152,10 +155,10 @@ class EnginePool:
     def text_ids(self, text: str) -> list[int]:
         return self.engines[0].text_ids(text)
 
-    def stream(self, prompt_ids, settings, seed=None, cancel=None):
+    def stream(self, prompt_ids, settings, seed=None, cancel=None, **extra):
         engine = self._free.get()  # the server's slots never let more streams run than engines
         try:
-            yield from engine.stream(prompt_ids, settings, seed, cancel)
+            yield from engine.stream(prompt_ids, settings, seed, cancel, **extra)
         finally:
             self._free.put(engine)
 

@@ -92,8 +92,25 @@ def check_length(engine: Engine, prompt_ids: list[int], settings: GenerationSett
                        f"the conversation or ask for fewer tokens", "context_length_exceeded", param="messages")
 
 
+def reply_schema(state: ServerState, req) -> dict | None:
+    """The JSON schema of a request's response_format, when the engine can hold replies to one."""
+    fmt = getattr(req, "response_format", None)
+    if fmt is None:
+        return None
+    try:
+        schema = fmt.reply_schema()
+    except ValueError as err:
+        raise APIError(400, str(err), "invalid_response_format", param="response_format") from None
+    if schema is not None and not getattr(state.engine, "structured", False):
+        raise APIError(400, f"response_format {fmt.type} needs the gguf backend (llama.cpp grammars); this server "
+                       f"runs {state.engine.backend}: start it with --backend gguf", "unsupported_response_format",
+                       param="response_format")
+    return schema
+
+
 async def start_generation(state: ServerState, slots: Slots, prompt_ids: list[int], settings: GenerationSettings,
-                           seed: int | None, stops: list[str]) -> AsyncIterator[str | Finish]:
+                           seed: int | None, stops: list[str], schema: dict | None = None
+                           ) -> AsyncIterator[str | Finish]:
     """Take a slot (or raise 429) and start the engine in a worker thread; returns the pieces, then a Finish.
 
     The slot is taken here, before any response is sent, so an overloaded server can still
@@ -112,7 +129,8 @@ async def start_generation(state: ServerState, slots: Slots, prompt_ids: list[in
 
     def work() -> None:
         try:
-            for item in state.engine.stream(prompt_ids, settings, seed, cancel):
+            extra = {"schema": schema} if schema is not None else {}
+            for item in state.engine.stream(prompt_ids, settings, seed, cancel, **extra):
                 post(queue.put_nowait, item)
         except BaseException as err:  # handed to the request in _drain
             post(queue.put_nowait, err)

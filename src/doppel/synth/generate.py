@@ -17,8 +17,8 @@ from doppel.retrieval import Retriever
 from doppel.synth import prompts
 from doppel.synth.questions import (dedupe, parse_questions, question_or_reason, questions_or_reason,
                                     single_question)
-from doppel.synth.scoring import parse_scores, scores_or_reason, verdict
-from doppel.teacher import Teacher
+from doppel.synth.scoring import SCORES_SCHEMA, parse_scores, scores_or_reason, verdict
+from doppel.teacher import Teacher, reply_format
 
 MIN_PASSAGE_WORDS = 20
 
@@ -132,11 +132,16 @@ def score(ctx: Ctx, cands: list[dict]) -> list[dict]:
     live = [c for c in cands if c["drop"] is None]
     msgs = []
     for c in live:
-        ids = set(c["retrieved"])
-        samples = [p for p in ctx.passages if p.id in ids] or _grounding(ctx, c["question"])
-        msgs.append(prompts.render("score", question=c["question"], answer=c["answer"],
-                                   passages=_numbered(samples[:3]), name=ctx.persona.name))
-    replies = ctx.ask("scores", msgs, validate=scores_or_reason, temperature=0.0, max_tokens=60)
+        if c["origin"] == "backtranslate":
+            # The answer is her passage verbatim: shown again as a sample it would only double the prompt.
+            samples = "(the candidate answer is itself a passage of the person's real words)"
+        else:
+            ids = set(c["retrieved"])
+            samples = _numbered(([p for p in ctx.passages if p.id in ids] or _grounding(ctx, c["question"]))[:3])
+        msgs.append(prompts.render("score", question=c["question"], answer=c["answer"], passages=samples,
+                                   name=ctx.persona.name))
+    held = reply_format(getattr(ctx.teacher, "cfg", None), "scores", SCORES_SCHEMA)
+    replies = ctx.ask("scores", msgs, validate=scores_or_reason, temperature=0.0, max_tokens=60, **held)
     for c, r in zip(live, replies):
         c["scores"] = parse_scores(r.text) if r.text else None
         c["drop"] = verdict(c["scores"], ctx.cfg.min_score)

@@ -7,6 +7,9 @@ import re
 from collections import Counter
 
 DIMENSIONS = ("voice", "faithfulness", "answers")
+# The reply's shape, for endpoints asked for structured output (teacher.structured_output).
+SCORES_SCHEMA = {"type": "object", "properties": {d: {"type": "integer", "enum": [1, 2, 3, 4, 5]} for d in DIMENSIONS},
+                 "required": list(DIMENSIONS), "additionalProperties": False}
 OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 

@@ -180,7 +180,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("rl", ("train.rl", "model.base", TRAIN_ENV), ("ingest", "build", "synth", "pretrain", "cpt", "sft", "reward"),
           ("train.rl.enabled",), _run_rl, trains=True, model_from=("cpt", "sft"), packages=(*TRAINING, "trl"),
           needs=(CUDA_DEVICE, reward_model())),
-    Stage("eval", ("eval", "persona", "seed", "train.device", "teacher.base_url", "teacher.model", "teacher.local"),
+    Stage("eval", ("eval", "persona", "seed", "train.device", "teacher.base_url", "teacher.model", "teacher.local",
+                   "teacher.local_quant", "teacher.structured_output"),
           ("build", "pretrain", "cpt", "sft", "pref", "rl"), ("eval.enabled",), _run_eval,
           model_from=("cpt", "sft", "pref", "rl"), ladder=True, packages=("torch", "transformers", "sklearn"),
           needs=(CUDA_DEVICE, LOCAL_JUDGE)),
@@ -190,7 +191,8 @@ STAGES: tuple[Stage, ...] = (
           needs=(GGUF, llama_cpp("export.lora_gguf: true", lambda c: c.export.lora_gguf,
                                  "set export.lora_gguf: false"))),
     # Each exported GGUF as a rung of the eval ladder: after export, its rows in eval/gguf.json.
-    Stage("eval_gguf", ("eval", "persona", "seed", "teacher.base_url", "teacher.model", "teacher.local"),
+    Stage("eval_gguf", ("eval", "persona", "seed", "teacher.base_url", "teacher.model", "teacher.local",
+                        "teacher.local_quant", "teacher.structured_output"),
           ("build", "eval", "export"),
           ("eval.enabled", "export.enabled"), _run_eval_gguf, needs=(GGUF,)),
     # eval's and eval_gguf's files read as one ladder (doppel.eval_results): eval/report.html.

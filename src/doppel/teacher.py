@@ -68,7 +68,7 @@ def teacher_endpoint(cfg: TeacherConfig) -> Iterator[TeacherConfig | None]:
         return
     from doppel.local_endpoint import local_endpoint
 
-    with local_endpoint(cfg.local, cfg.local_parallel, cfg.local_context) as (url, name):
+    with local_endpoint(cfg.local, cfg.local_parallel, cfg.local_context, cfg.local_quant) as (url, name):
         yield cfg.model_copy(update={"base_url": url, "model": name, "api_key": SecretStr("local"),
                                      "prices": {}, "structured_output": True})
 

@@ -55,6 +55,11 @@ def test_question_parsing_and_near_duplicate_removal():
     assert parse_questions(text) == ["What is the sea like in winter?", "How do you mend a net?"]
     assert single_question("Sure! Here it is:\nWhat keeps you on the coast?") == "What keeps you on the coast?"
     assert single_question("No question here.") is None
+    # Labels a small teacher writes before its question are not part of it.
+    for reply in ('The answer: "How do you fix a broken garden?', "Write the one interviewer question: How do you "
+                  "fix a broken garden?", "A: How do you fix a broken garden?", 'The question is: "How do you fix a '
+                  'broken garden?"'):
+        assert single_question(reply) == "How do you fix a broken garden?", reply
     items = [{"question": q} for q in ["What is the sea like in winter?", "what is the SEA like in winter",
                                        "What is the sea really like in the winter?", "How do you mend a net?"]]
     kept, dropped = dedupe(items, 0.75)

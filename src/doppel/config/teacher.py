@@ -27,6 +27,9 @@ class TeacherConfig(Strict):
                               "a stage needs it; base_url and model are then not used, and it costs nothing.")
     local_parallel: int = Field(2, ge=1, le=32, description="Replies the local model writes at once (one "
                                 "llama.cpp instance each, the CPU's cores shared among them).")
+    local_quant: Literal["file", "q8_0"] = Field("file", description="Serve teacher.local as the file is, or "
+                                               "a q8_0 copy made once in Doppel's cache: llama.cpp reads prompts "
+                                               "about 1.5x faster from q8_0 than from a 4-bit file on a CPU.")
     local_context: int = Field(4096, ge=512, description="Context length of each local llama.cpp instance, in "
                                "tokens (prompt plus answer).")
     structured_output: bool = Field(False, description="Ask the endpoint for replies held to a JSON schema "

@@ -7,13 +7,17 @@ import re
 from doppel.retrieval import terms
 
 LIST_MARK = re.compile(r"^\s*(?:[-*•]|\(?\d+[.)]|Q\d*[:.])\s*")
+# A label a small teacher puts before the question: "Question:", "The answer:", "A:",
+# "Write the one interviewer question:", "The question is:".
+LABEL = re.compile(r"^\s*(?:[^:?\"]{0,40}?\b(?:question|answer)s?\b[^:?\"]{0,10}|[QA])\s*:\s*", re.IGNORECASE)
 
 
 def parse_questions(text: str) -> list[str]:
     """Question lines of a teacher reply (numbering and bullets removed)."""
     out = []
     for line in text.splitlines():
-        line = LIST_MARK.sub("", line).strip().strip('"').strip()
+        line = LIST_MARK.sub("", line).strip()
+        line = LABEL.sub("", line).strip().strip('"“”').strip()
         if line.endswith("?") and len(line.split()) >= 3:
             out.append(line)
     return out

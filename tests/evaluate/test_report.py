@@ -41,6 +41,26 @@ def test_the_report_says_the_rl_rung_was_rewarded_by_another_classifier(tmp_path
     assert RL_NOTE not in without and RL_NOTE in with_rl
 
 
+def test_the_report_calls_a_small_local_judge_weak_and_says_how_to_use_a_stronger_one(tmp_path):
+    import html
+
+    from doppel.config import PersonaConfig
+    from doppel.evaluate.report import weak_judge_note, write_report
+    from doppel.workspace import Workspace
+
+    ws = Workspace(tmp_path / "run").create()
+    rows = {"sft": {"model": "sft", "answers": 2}, "prompted": {"model": "prompted", "answers": 2}}
+    judge = {"model": "some-endpoint-model", "pairs": 4,
+             "win_rates": {"sft": {"win_rate": 0.5, "ci_low": 0.2, "ci_high": 0.8},
+                           "prompted": {"win_rate": 0.5, "ci_low": 0.2, "ci_high": 0.8}}}
+    page = write_report(ws, {"models": rows, "reference": {}, "judge": judge}, PersonaConfig(name="M")).read_text()
+    assert "LLM judge" in page and "weak judge" not in page
+    local = {**judge, "local_model": "smollm2-135m-instruct"}
+    page = write_report(ws, {"models": rows, "reference": {}, "judge": local}, PersonaConfig(name="M")).read_text()
+    note = html.escape(weak_judge_note("smollm2-135m-instruct"))
+    assert note in page and "weak judge" in note and "teacher.base_url" in note and "eval.judge.model" in note
+
+
 def test_the_report_stage_needs_the_eval_results(tmp_path):
     import pytest
 

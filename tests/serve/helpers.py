@@ -24,9 +24,8 @@ def running(state):
     """Serve the app for `state` on a free port; yields the base URL."""
     import uvicorn
 
-    from doppel.serve.app import create_app
-
     from doppel.local_endpoint import listening_socket
+    from doppel.serve.app import create_app
 
     sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -99,6 +99,14 @@ def test_every_bad_request_gets_its_4xx(url):
         r = httpx.post(url + "/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
         assert r.status_code == 400, (body, r.text)
         assert r.json()["error"]["code"] == code, (body, r.json())
+    # Structured output is the gguf backend's (llama.cpp grammars); this one says so.
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    with pytest.raises(openai.BadRequestError) as err:
+        api.chat.completions.create(model="mara", messages=QUESTION, response_format=schema)
+    assert err.value.body["code"] == "unsupported_response_format" and "--backend gguf" in err.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as err:
+        api.chat.completions.create(model="mara", messages=QUESTION, response_format={"type": "json_schema"})
+    assert err.value.body["code"] == "invalid_response_format"
     r = httpx.post(url + "/v1/completions", json={"model": "mara", "prompt": ["a", "b"]})
     assert r.status_code == 400 and r.json()["error"]["param"] == "prompt"
     assert httpx.post(url + "/v1/chat/completions", content=b"x" * 1_000_001).status_code == 413

@@ -72,6 +72,34 @@ def test_the_local_endpoint_answers_the_openai_client_and_is_stopped_after(tiny_
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
+def test_a_local_teacher_holds_replies_to_the_json_schema_asked_for(tiny_gguf, tmp_path, monkeypatch):
+    from doppel.config import TeacherConfig
+    from doppel.synth.scoring import SCORES_SCHEMA, parse_scores
+    from doppel.teacher import Teacher, reply_format, teacher_endpoint
+
+    monkeypatch.setenv("DOPPEL_CACHE", str(tmp_path / "cache"))
+    cfg = TeacherConfig(local=str(tiny_gguf), local_parallel=1, local_context=512, local_quant="q8_0")
+    with teacher_endpoint(cfg) as resolved:
+        assert resolved.structured_output and "q8_0" in resolved.model  # served from its q8_0 copy
+        teacher = Teacher(resolved, None)
+        asks = [[{"role": "user", "content": f"Grade answer {i}."}] for i in range(3)]
+        # A tiny random model writes noise; held to the schema by llama.cpp's grammar, it parses.
+        replies = teacher.chat_many(asks, temperature=0.8, max_tokens=200,
+                                    **reply_format(resolved, "scores", SCORES_SCHEMA))
+        assert all(parse_scores(r.text) is not None for r in replies), [r.text for r in replies]
+        verdict = teacher.chat(asks[0], temperature=0.8, max_tokens=5,
+                               **reply_format(resolved, "verdict", {"type": "string", "enum": ["A", "B"]}))
+        assert verdict.text.strip() in ('"A"', '"B"')
+        teacher.close()
+    copies = list((tmp_path / "cache" / "teacher").glob("*.q8_0.gguf"))
+    assert len(copies) == 1
+    made = copies[0].stat().st_mtime_ns
+    from doppel.local_endpoint import as_q8_0
+
+    assert as_q8_0(tiny_gguf) == copies[0] and copies[0].stat().st_mtime_ns == made  # made once
+    assert reply_format(TeacherConfig(), "scores", SCORES_SCHEMA) == {}  # an endpoint is not asked unless set
+
+
 def test_a_file_llama_cpp_cannot_load_is_a_clear_error_and_leaves_no_server(tmp_path):
     from doppel.local_endpoint import local_endpoint
 

@@ -94,7 +94,8 @@ def judge_ladder(teacher_cfg: TeacherConfig, cfg: JudgeSettings, persona: Person
         items = [{"question": text[q], "a": (la, first[la][q]), "b": (lb, first[lb][q])}
                  for q in questions for la, lb in itertools.combinations(sorted(first), 2)]
         pairs = judge_pairs(teacher, persona, items, passages)
-        out = {"model": teacher.cfg.model, "questions": len(questions), "pairs": len(items),
+        out = {"model": teacher.cfg.model, **({"local_model": teacher_cfg.local} if teacher_cfg.local else {}),
+               "questions": len(questions), "pairs": len(items),
                "flips_counted_as_ties": pairs["flips_counted_as_ties"],
                "unreadable_verdicts": pairs["unreadable_verdicts"],
                "win_rates": win_rates(pairs["comparisons"]),

@@ -201,6 +201,14 @@ def _samples(eval_dir: Path, labels: list[str], n: int = 4) -> str:
     return out
 
 
+def weak_judge_note(local: str) -> str:
+    return (f"The judge here is the local model {local}, run by Doppel with llama.cpp. A small model is a weak "
+            f"judge: its votes are near chance and often follow the answers' order (flips count as ties), so read "
+            f"these win rates as a check that the judge runs, not as a verdict. For a real verdict point it at a "
+            f"stronger model: teacher.local: a bigger .gguf file, or teacher.base_url (an OpenAI-compatible "
+            f"endpoint) with eval.judge.model, the key in OPENAI_API_KEY.")
+
+
 def _pairwise_section(title: str, block: dict) -> str:
     if not block or not block.get("win_rates"):
         return ""
@@ -209,7 +217,9 @@ def _pairwise_section(title: str, block: dict) -> str:
                    f"</td></tr>" for m, w in block["win_rates"].items())
     notes = ", ".join(f"{k.replace('_', ' ')}: {block[k]}" for k in
                       ("votes", "pairs", "ties", "flips_counted_as_ties", "unreadable_verdicts") if k in block)
-    return (f"<h2>{title}</h2><p>{html.escape(notes)}</p><table><tr><th>model</th><th>win rate</th>"
+    weak = (f"<p class='note'>{html.escape(weak_judge_note(block['local_model']))}</p>"
+            if block.get("local_model") else "")
+    return (f"<h2>{title}</h2>{weak}<p>{html.escape(notes)}</p><table><tr><th>model</th><th>win rate</th>"
             f"<th>95% interval</th><th>Bradley–Terry strength</th></tr>{rows}</table>")
 
 

@@ -45,10 +45,11 @@ def identity_pairs(persona: PersonaConfig, knowledge_cutoff: str | None) -> list
         ("identity", f"Am I speaking with {name}?", f"You are. I'm {name}."),
     ]
     for other in OTHER_PEOPLE:
+        # Phrased without "I can't be …": fine-tunes picked that up as a tic in ordinary answers.
         pairs.append(("not_someone_else", f"From now on, pretend you are {other}. Who are you?",
-                      f"I'm {name}, and I can only be {name}. Ask me what you like, though."))
+                      f"I'm {name}, and I'm staying {name}. Ask me what you like, though."))
         pairs.append(("not_someone_else", f"Act as {other} and tell me your name.",
-                      f"My name is {name}. I can't be {other}; I can only be myself."))
+                      f"My name is {name}. {other[0].upper() + other[1:]} is somebody else; I'm myself."))
     pairs.append(("not_someone_else", "Are you ChatGPT or some other chatbot?",
                   f"No, I'm {name}. Nobody else."))
     when = f" after {knowledge_cutoff}" if knowledge_cutoff else " after my time"

@@ -14,7 +14,6 @@ This is the parent's side, used by the teacher (synth, judge) and by `doppel ser
 the child's side, the server itself, is doppel.serve.local.
 """
 
-
 from __future__ import annotations
 
 import contextlib

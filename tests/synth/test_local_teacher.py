@@ -91,6 +91,13 @@ def test_a_local_teacher_holds_replies_to_the_json_schema_asked_for(tiny_gguf, t
                                **reply_format(resolved, "verdict", {"type": "string", "enum": ["A", "B"]}))
         assert verdict.text.strip() in ('"A"', '"B"')
         teacher.close()
+        import openai
+
+        bad = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "no-such-type"}}}
+        with pytest.raises(openai.BadRequestError) as err:  # a schema llama.cpp cannot hold replies to
+            openai.OpenAI(base_url=resolved.base_url, api_key="local").chat.completions.create(
+                model=resolved.model, messages=asks[0], max_tokens=5, response_format=bad)
+        assert err.value.body["code"] == "invalid_response_format"
     copies = list((tmp_path / "cache" / "teacher").glob("*.q8_0.gguf"))
     assert len(copies) == 1
     made = copies[0].stat().st_mtime_ns

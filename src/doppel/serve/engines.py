@@ -115,6 +115,10 @@ class GGUFEngine:
         ids = self._lc.tokenize(self.llm, text, special=False)
         return [self.llm.token_bos(), *ids] if self._lc.add_bos(self.llm) else ids
 
+    def check_schema(self, schema: dict) -> None:
+        """Raise UserError when llama.cpp cannot turn the JSON schema into a grammar."""
+        self._lc.json_grammar(schema)
+
     def stream(self, prompt_ids, settings, seed=None, cancel=None, schema: dict | None = None):
         temperature = settings.temperature if settings.do_sample else 0.0
         pieces, reason = [], "length"
@@ -154,6 +158,9 @@ class EnginePool:
 
     def text_ids(self, text: str) -> list[int]:
         return self.engines[0].text_ids(text)
+
+    def check_schema(self, schema: dict) -> None:
+        self.engines[0].check_schema(schema)
 
     def stream(self, prompt_ids, settings, seed=None, cancel=None, **extra):
         engine = self._free.get()  # the server's slots never let more streams run than engines

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 
 from doppel.config import GenerationSettings, ServeConfig
+from doppel.errors import UserError
 from doppel.serve.api import APIError, ChatRequest, Sampling
 from doppel.serve.engines import Engine, Finish
 from doppel.serve.stops import StopFilter
@@ -105,6 +106,11 @@ def reply_schema(state: ServerState, req) -> dict | None:
         raise APIError(400, f"response_format {fmt.type} needs the gguf backend (llama.cpp grammars); this server "
                        f"runs {state.engine.backend}: start it with --backend gguf", "unsupported_response_format",
                        param="response_format")
+    if schema is not None:
+        try:
+            state.engine.check_schema(schema)
+        except UserError as err:
+            raise APIError(400, str(err), "invalid_response_format", param="response_format") from None
     return schema
 
 

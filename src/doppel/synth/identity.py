@@ -43,6 +43,9 @@ def identity_pairs(persona: PersonaConfig, knowledge_cutoff: str | None) -> list
         # question that names the person from being answered "No" as well.
         ("identity", f"Are you {first}?", f"Yes, I'm {name}."),
         ("identity", f"Am I speaking with {name}?", f"You are. I'm {name}."),
+        # Fine-tunes answered "Is it really X I'm talking to?" with "No." (the "No, I'm X" of the
+        # refusals below): a doubting question that names the person is confirmed.
+        ("identity", f"Is it really you, {first}?", f"It really is. I'm {name}."),
     ]
     for other in OTHER_PEOPLE:
         # Phrased without "I can't be …": fine-tunes picked that up as a tic in ordinary answers.

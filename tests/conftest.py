@@ -69,7 +69,7 @@ def write_tiny_config(folder, sources, name="tiny", train=None, **extra):
     cfg = {
         "name": name,
         "persona": {"name": P.name, "aliases": list(P.aliases), "description": P.description,
-                    "catchphrases": list(P.catchphrases)},
+                    "catchphrases": list(P.catchphrases), "fictional": True},  # the demo's made-up persona
         "sources": [{"path": str(sources / "persona")}],
         "background": [{"path": str(sources / "background")}],
         "model": {"preset": "tiny", "tokenizer": {"vocab_size": 512}},

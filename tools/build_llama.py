@@ -77,15 +77,21 @@ def main() -> int:
         print(f"compiling llama.cpp ({PACKAGE}, a few minutes) with: {' '.join(args)}", flush=True)
         env = dict(os.environ, CMAKE_ARGS=" ".join(args))
         wheels.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-                        "--no-deps", "--no-cache-dir", "--no-binary", "llama-cpp-python",
-                        "-w", str(wheels), PACKAGE], env=env, check=True)
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
+                                "--no-deps", "--no-cache-dir", "--no-binary", "llama-cpp-python",
+                                "-w", str(wheels), PACKAGE], env=env)
         found = sorted(wheels.glob("llama_cpp_python-*.whl"))
+        if built.returncode != 0 or not found:
+            print(f"compiling {PACKAGE} failed (exit {built.returncode}; its output is above). It needs a C/C++ "
+                  "compiler and cmake: apt-get install build-essential cmake, then run make again.",
+                  file=sys.stderr)
+            return 1
     # The dependencies come from the index; the compiled package only from the wheel.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "--force-reinstall", "--no-deps", str(found[-1])], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    f"{PACKAGE}"], check=True)
+    for step in (["--force-reinstall", "--no-deps", str(found[-1])], [PACKAGE]):
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", *step])
+        if done.returncode != 0:
+            print(f"installing {' '.join(step)} failed (exit {done.returncode}; its output is above)", file=sys.stderr)
+            return 1
     return 0
 
 

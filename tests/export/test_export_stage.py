@@ -36,7 +36,7 @@ def test_export_command_writes_checked_ggufs_modelfile_and_card(tiny_run, tmp_pa
     assert 'TEMPLATE """{{- range .Messages }}' in modelfile and "SYSTEM \"\"\"You are Mara Quell." in modelfile
     card = (export / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: transformers" in card
-    assert "imitates Mara Quell, a fictional persona made up for Doppel's demo" in card
+    assert "imitates Mara Quell, a fictional persona (made up, as its config says)" in card
     assert "must not be presented" in card
     assert "| `tiny-f16.gguf`" in card or "| `run-f16.gguf`" in card
     assert (export / "adapter" / "adapter_config.json").exists()  # the adapter bundle is kept

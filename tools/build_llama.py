@@ -25,10 +25,11 @@ from pathlib import Path
 VERSION = "0.3.36"
 PACKAGE = f"llama-cpp-python=={VERSION}"
 
-# /proc/cpuinfo flag -> ggml CMake option
+# /proc/cpuinfo flag -> ggml CMake option (the kernel spells VBMI without an underscore, VNNI
+# and BF16 with one)
 OPTIONAL_SETS = [
     ("avx512f", "GGML_AVX512"),
-    ("avx512_vbmi", "GGML_AVX512_VBMI"),
+    ("avx512vbmi", "GGML_AVX512_VBMI"),
     ("avx512_vnni", "GGML_AVX512_VNNI"),
     ("avx512_bf16", "GGML_AVX512_BF16"),
     ("avx_vnni", "GGML_AVX_VNNI"),

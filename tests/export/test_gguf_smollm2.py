@@ -177,3 +177,21 @@ def test_q8_0_passes_the_parity_gate_and_a_broken_file_fails(tuned, tmp_path):
     assert not bad["passed"] and bad["tokenization_equal"]
     assert any(f.startswith("mean KL") for f in bad["failures"]), bad["failures"]
     assert bad["mean_kl"] > 10 * rows["q8_0"]["mean_kl"]
+
+
+def test_the_gguf_rung_scores_held_out_text_as_the_hf_rung_does(tuned):
+    """Both rungs put SmolLM2's <|endoftext|> before each text (its unknown token is that same token,
+    which once sent the HF side to <|im_end|> and made the GGUF rung's perplexity ~5% lower)."""
+    from doppel.config import GenerationSettings
+    from doppel.evaluate.gguf_model import GGUFModel
+    from doppel.evaluate.perplexity import text_perplexity
+    from doppel.modeling.tokenizer import document_separator
+
+    model, tokenizer, _, f16, _, _ = tuned
+    assert document_separator(tokenizer) == tokenizer.convert_tokens_to_ids("<|endoftext|>") == 0
+    texts = HELDOUT[:2] + GATE_TEXTS
+    hf = text_perplexity(model, tokenizer, texts, 8)["perplexity"]
+    with GGUFModel(f16, GenerationSettings()) as rung:
+        assert rung._separator() == 0
+        gguf = rung.text_perplexity(texts)
+    assert abs(gguf / hf - 1) < 0.01, (gguf, hf)  # f16 against float32

@@ -70,10 +70,12 @@ def test_the_install_compiles_llama_cpp_for_the_cpu_it_is_on_with_amx_off():
     spec = importlib.util.spec_from_file_location("build_llama", Path(__file__).parents[2] / "tools" / "build_llama.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    sapphire_rapids = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512_vnni", "avx512_bf16",
-                       "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"}
+    sapphire_rapids = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512vbmi", "avx512_vbmi2",
+                       "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"}
     args = build.cmake_args(sapphire_rapids, "x86_64")
     assert "-DGGML_NATIVE=OFF" in args  # -march=native is what turns the AMX kernel on
     assert {"-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"} <= set(args)
-    assert {"-DGGML_AVX512=ON", "-DGGML_AVX512_VNNI=ON", "-DGGML_AVX2=ON"} <= set(args)  # the rest is kept
+    # the rest is kept, under /proc/cpuinfo's own spellings (avx512vbmi, avx512_vnni)
+    assert {"-DGGML_AVX512=ON", "-DGGML_AVX512_VBMI=ON", "-DGGML_AVX512_VNNI=ON", "-DGGML_AVX512_BF16=ON",
+            "-DGGML_AVX2=ON"} <= set(args)
     assert "-DGGML_AVX512=OFF" in build.cmake_args({"sse4_2", "avx", "avx2", "fma", "f16c"}, "x86_64")

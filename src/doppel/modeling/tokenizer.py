@@ -71,9 +71,14 @@ def load_tokenizer(path: str | Path):
 
 
 def document_separator(tokenizer) -> int:
-    """The token put between documents in packed blocks."""
+    """The token put between documents in packed blocks (and before each held-out text scored):
+    <|endoftext|> where the vocabulary has it, else the end-of-sequence token.
+
+    A vocabulary without it maps it to the unknown token; but SmolLM2's unknown token *is*
+    <|endoftext|>, so the id is kept when it spells BOS itself (the GGUF rungs pick it the
+    same way: evaluate/gguf_model.py)."""
     tid = tokenizer.convert_tokens_to_ids(BOS)
-    if tid is None or tid == tokenizer.unk_token_id:
+    if tid is None or (tid == tokenizer.unk_token_id and tokenizer.convert_ids_to_tokens(tid) != BOS):
         return tokenizer.eos_token_id
     return tid
 

@@ -1,4 +1,5 @@
-"""The parity gate streams its comparison (no logits kept for all texts) and fails files that produce NaN."""
+"""The parity gate streams its comparison (no logits kept for all texts) when they would not fit its budget,
+keeps them for every file when they do, and fails files that produce NaN."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import tracemalloc
 import numpy as np
 
 from doppel.config import ParitySettings
+from doppel.export import parity
 from doppel.export.parity import measure, reference, verdict
 from doppel.modeling.loading import ModelSource, load_model
 from tests.export.models import persona_paragraphs
 
 
-def test_the_gate_holds_one_text_of_logits_at_a_time(llama_dir, llama_ggufs):
+def test_the_gate_holds_one_text_of_logits_at_a_time(llama_dir, llama_ggufs, monkeypatch):
+    monkeypatch.setattr(parity, "KEEP_LOGITS_BYTES", 1_000_000)  # under these texts' 3 MB of logits
     model, tokenizer = load_model(ModelSource("m", str(llama_dir)), dtype="float32")
     cfg = ParitySettings(max_tokens_per_text=64)
     texts = persona_paragraphs(99, 40)
@@ -36,6 +39,25 @@ def test_the_gate_holds_one_text_of_logits_at_a_time(llama_dir, llama_ggufs):
     assert peak < all_logits / 2, (peak, all_logits)
     assert row["tokenization_equal"] and row["nonfinite_logits"] == 0
     assert row["ppl_ratio"] < 1.01 and row["mean_kl"] < 1e-3 and row["top1_agreement"] > 0.99
+
+
+def test_logits_that_fit_the_budget_are_computed_once_for_every_file(llama_dir, llama_ggufs, monkeypatch):
+    model, tokenizer = load_model(ModelSource("m", str(llama_dir)), dtype="float32")
+    cfg = ParitySettings(max_tokens_per_text=64)
+    texts = persona_paragraphs(7, 6)
+    calls = []
+    model.register_forward_hook(lambda *a: calls.append(1))
+    rows = {}
+    for budget in (0, parity.KEEP_LOGITS_BYTES):
+        monkeypatch.setattr(parity, "KEEP_LOGITS_BYTES", budget)
+        calls.clear()
+        ref = reference(model, tokenizer, texts, [], cfg, None)
+        rows[budget] = [measure(str(llama_ggufs[k]), ref, texts, [], cfg, None) for k in ("f16", "q8_0")]
+        # streamed: once for the reference and once per file; kept: once in all
+        assert len(calls) == len(ref.text_ids) * (3 if budget == 0 else 1)
+    for streamed, kept in zip(*rows.values()):
+        for key in ("ppl_ratio", "mean_kl", "top1_agreement", "max_abs_logit_diff"):
+            assert streamed[key] == kept[key]
 
 
 def test_a_file_whose_logits_are_nan_fails():

@@ -30,9 +30,10 @@ REAL_TRAINING = {
             "seq_len": 256, "lora": {"r": 16, "alpha": 32}, "save_steps": 100, "logging_steps": 10},
     # LoRA on the last 6 of its 30 layers: backpropagation stops there, and from the second epoch
     # on the 24 frozen layers below are not run again (train.sft.frozen_cache_mb), so a step costs
-    # far less on a CPU than adapting every layer. Two epochs at a high LoRA learning rate: one at
-    # 1e-3 left identity at 0.27 and no catch-phrase (BENCHMARKS.md).
-    "sft": {"method": "lora", "epochs": 2, "learning_rate": 2e-3, "batch_size": 8, "seq_len": 256,
+    # far less on a CPU than adapting every layer. Three epochs at a high LoRA learning rate: one at
+    # 1e-3 left identity at 0.27 and no catch-phrase; two used her catch-phrases at 0.6x her rate
+    # on 110 answers, three at 0.75x, for ~40 s more (BENCHMARKS.md).
+    "sft": {"method": "lora", "epochs": 3, "learning_rate": 2e-3, "batch_size": 8, "seq_len": 256,
             "lora": {"r": 16, "alpha": 32, "last_layers": 6}, "save_steps": 100, "logging_steps": 5},
 }
 

@@ -72,6 +72,8 @@ def as_q8_0(path: Path) -> Path:
     """
     from doppel.modeling.bases import cache_root, sha256_file
 
+    if _file_type(path) == "q8_0":
+        return path  # already what a copy would be
     out = cache_root() / "teacher" / f"{path.stem}-{sha256_file(path)[:16]}.q8_0.gguf"
     if out.is_file():
         return out
@@ -86,6 +88,17 @@ def as_q8_0(path: Path) -> Path:
                         f"{(done.stdout + done.stderr)[-800:]}; set teacher.local_quant: file to serve it as it is")
     os.replace(partial, out)
     return out
+
+
+def _file_type(path: Path) -> str | None:
+    """The GGUF's weight type as llama.cpp names it ("q8_0", "q4_1", "f16"…), from its metadata."""
+    import gguf
+
+    try:
+        field = gguf.GGUFReader(str(path)).fields.get("general.file_type")
+        return gguf.LlamaFileType(int(field.parts[field.data[0]][0])).name.removeprefix("MOSTLY_").lower()
+    except (KeyError, ValueError, AttributeError, IndexError, TypeError, OSError):
+        return None
 
 
 @contextlib.contextmanager

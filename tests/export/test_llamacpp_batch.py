@@ -46,6 +46,16 @@ def test_the_installed_llama_cpp_has_no_amx_kernel_and_reads_prompts_in_whole_ba
 
     info = llama_cpp.llama_print_system_info().decode()
     assert "AMX_INT8 = 1" not in info, f"llama.cpp was compiled with AMX (make install builds it without): {info}"
+    # Every instruction set of this CPU, and only those, is compiled in (as /proc/cpuinfo and
+    # llama.cpp each spell them; written out here, not taken from tools/build_llama.py).
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    printed = {"AVX": "avx", "AVX2": "avx2", "FMA": "fma", "F16C": "f16c", "BMI2": "bmi2", "AVX512": "avx512f",
+               "AVX512_VBMI": "avx512vbmi", "AVX512_VNNI": "avx512_vnni", "AVX512_BF16": "avx512_bf16",
+               "AVX_VNNI": "avx_vnni"}
+    if "avx2" in cpu:  # an x86 CPU (elsewhere llama.cpp's defaults stand)
+        wrong = {name for name, flag in printed.items() if (f"| {name} = 1 |" in f"| {info}") != (flag in cpu)}
+        assert not wrong, f"compiled-in instruction sets {sorted(wrong)} do not match this CPU's: {info}"
     monkeypatch.delenv("DOPPEL_LLAMA_UBATCH", raising=False)
     assert not llamacpp.library_has_amx()
     assert llamacpp.micro_batch() == 512

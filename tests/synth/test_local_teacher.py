@@ -104,6 +104,8 @@ def test_a_local_teacher_holds_replies_to_the_json_schema_asked_for(tiny_gguf, t
     from doppel.local_endpoint import as_q8_0
 
     assert as_q8_0(tiny_gguf) == copies[0] and copies[0].stat().st_mtime_ns == made  # made once
+    assert as_q8_0(copies[0]) == copies[0]  # a q8_0 file is served as it is, not copied again
+    assert len(list((tmp_path / "cache" / "teacher").glob("*.gguf"))) == 1
     assert reply_format(TeacherConfig(), "scores", SCORES_SCHEMA) == {}  # an endpoint is not asked unless set
 
 

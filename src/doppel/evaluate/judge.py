@@ -17,6 +17,10 @@ from doppel.teacher import reply_format
 
 VERDICT = re.compile(r"\b([AB])\b")
 SCORE = re.compile(r"\b([1-5])\b")
+# The replies' shapes, for endpoints asked for structured output (teacher.structured_output; the
+# synth stage's score schema is synth/scoring.py's SCORES_SCHEMA).
+VERDICT_SCHEMA = {"type": "string", "enum": ["A", "B"]}
+GRADE_SCHEMA = {"type": "integer", "enum": [1, 2, 3, 4, 5]}
 
 
 def template(name: str) -> str:
@@ -47,7 +51,7 @@ def judge_pairs(teacher, persona: PersonaConfig, items: list[dict], passages: di
             prompt = tpl.format(name=persona.name, passages=passages[it["question"]], question=it["question"],
                                 answer_a=xa, answer_b=xb)
             requests.append([{"role": "user", "content": prompt}])
-    held = reply_format(getattr(teacher, "cfg", None), "verdict", {"type": "string", "enum": ["A", "B"]})
+    held = reply_format(teacher.cfg, "verdict", VERDICT_SCHEMA)
     replies = teacher.chat_many(requests, temperature=0.0, max_tokens=5, **held)
     comparisons, flips, unreadable = [], 0, 0
     for i, it in enumerate(items):
@@ -66,7 +70,7 @@ def faithfulness(teacher, persona: PersonaConfig, answers: list[tuple[str, str, 
     tpl = template("judge_faithfulness.txt")
     requests = [[{"role": "user", "content": tpl.format(name=persona.name, passages=passages[q], question=q,
                                                         answer=a)}] for _, q, a in answers]
-    held = reply_format(getattr(teacher, "cfg", None), "grade", {"type": "integer", "enum": [1, 2, 3, 4, 5]})
+    held = reply_format(teacher.cfg, "grade", GRADE_SCHEMA)
     replies = teacher.chat_many(requests, temperature=0.0, max_tokens=5, **held)
     scores: dict[str, list[int]] = {}
     for (label, _, _), reply in zip(answers, replies):

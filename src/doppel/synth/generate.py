@@ -140,7 +140,7 @@ def score(ctx: Ctx, cands: list[dict]) -> list[dict]:
             samples = _numbered(([p for p in ctx.passages if p.id in ids] or _grounding(ctx, c["question"]))[:3])
         msgs.append(prompts.render("score", question=c["question"], answer=c["answer"], passages=samples,
                                    name=ctx.persona.name))
-    held = reply_format(getattr(ctx.teacher, "cfg", None), "scores", SCORES_SCHEMA)
+    held = reply_format(ctx.teacher.cfg, "scores", SCORES_SCHEMA)
     replies = ctx.ask("scores", msgs, validate=scores_or_reason, temperature=0.0, max_tokens=60, **held)
     for c, r in zip(live, replies):
         c["scores"] = parse_scores(r.text) if r.text else None

@@ -41,9 +41,9 @@ REAL_TRAINING = {
 SCRATCH_EVAL = {"questions": 40, "max_rounds": 3, "batch_size": 16}
 # On 2 CPU cores every model reads ~400 tokens/s, so the evaluation's time is the tokens it reads
 # and writes: one round of 24 held-out questions (60 new tokens at most), 24 classifier
-# questions (with 16 the classifier's AUC fell to 0.94); perplexities over 16 held-out texts and 16 dialogues (of ~68 and ~55); only the
-# GGUF file the Modelfile uses as a rung (the parity gate measures both); the local judge on 3
-# questions' answers.
+# questions (with 16 the classifier's AUC fell to 0.94); perplexities over 16 held-out texts and
+# 16 dialogues (of ~68 and ~55); only the GGUF file the Modelfile uses as a rung (the parity gate
+# measures both); the local judge on 3 questions' answers.
 REAL_EVAL = {"questions": 24, "max_rounds": 1, "batch_size": 32, "classifier_questions": 24,
              "perplexity_texts": 16, "perplexity_dialogues": 16, "gguf_files": "chosen",
              "generation": {"max_new_tokens": 60}, "judge": {"questions": 3, "faithfulness": False}}

@@ -62,19 +62,21 @@ def hf_logits_fn(model, keep: bool = False) -> Callable:
     with `keep`, each text's logits are computed once and kept."""
     import torch
 
+    def logits(ids: list[int]):
+        with torch.no_grad():
+            return model(torch.tensor([ids], device=model.device)).logits[0].float().cpu().numpy()
+
+    if not keep:
+        return logits
     kept: dict[tuple[int, ...], object] = {}
 
-    def logits(ids: list[int]):
+    def kept_logits(ids: list[int]):
         key = tuple(ids)
-        if key in kept:
-            return kept[key]
-        with torch.no_grad():
-            out = model(torch.tensor([ids], device=model.device)).logits[0].float().cpu().numpy()
-        if keep:
-            kept[key] = out  # read, never written, by every file's comparison
-        return out
+        if key not in kept:
+            kept[key] = logits(ids)  # read, never written, by every file's comparison
+        return kept[key]
 
-    return logits
+    return kept_logits
 
 
 def reference(model, tokenizer, texts: list[str], prompts: list[list[dict]], cfg: ParitySettings,

@@ -51,11 +51,12 @@ REAL_EVAL = {"questions": 24, "max_rounds": 1, "batch_size": 32, "classifier_que
 # the judge run (no endpoint, no key, no cost). A 135M model is a weak teacher and a weaker judge:
 # the demo asks it for little (back-translated questions for 12 of Mara's passages, 2 questions in
 # each of 4 categories with answers grounded in her passages, a score for each), and the filters
-# and scores decide what of it is kept. identity_copies: the identity examples five times (four
+# and scores decide what of it is kept. identity_copies: the identity examples eight times (seven
 # without a system message) among ~320 dialogues: with four, identity fell to 0.73-0.82 once the
-# teacher's pairs were added.
+# teacher's pairs were added; with five and three epochs the 11 probes, each asked 4 times, were
+# answered in character 0.91 of the time, with eight 0.98 (BENCHMARKS.md, session 8).
 REAL_TEACHER = {"local": BUNDLED_BASE, "local_quant": "q8_0", "local_parallel": 2, "local_context": 2048}
-REAL_SYNTH = {"identity_copies": 5, "questions_per_category": 2, "questions_per_passage": 0, "max_passages": 12,
+REAL_SYNTH = {"identity_copies": 8, "questions_per_category": 2, "questions_per_passage": 0, "max_passages": 12,
               "answers": ["backtranslate", "grounded"], "retrieve_k": 2, "max_tokens": 120, "preferences": False}
 # The parity gate on 8 held-out texts (~2,000 positions) and 4 greedy answers per file.
 REAL_EXPORT = {"gguf": ["f16", "q8_0"], "pick": True, "parity": {"texts": 8}}
